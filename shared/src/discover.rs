@@ -1,0 +1,316 @@
+//! The discover function: every Glue job of the account as a Polysync job, in pages that fit a
+//! Step Functions payload.
+
+use aws_sdk_glue::types::Job;
+use aws_smithy_types::base64;
+use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{from_sdk, PolysyncError};
+use crate::event::{
+    parse_event, DiscoverEvent, DiscoverOutput, DiscoveredAttributes, DiscoveredJob,
+    DiscoveredParameter,
+};
+use crate::glue::Env;
+use crate::start::JOB_TYPE;
+
+/// The largest page of JSON returned: the Step Functions payload limit.
+pub const MAX_PAGE_BYTES: usize = 256 * 1024;
+/// The Glue page size the contract asks for.
+pub const GLUE_PAGE_SIZE: i32 = 100;
+
+/// Arguments Glue itself consumes: not parameters of the job's script.
+pub const SYSTEM_ARGUMENTS: [&str; 33] = [
+    "--job-language",
+    "--job-bookmark-option",
+    "--enable-metrics",
+    "--TempDir",
+    "--scriptLocation",
+    "--class",
+    "--extra-py-files",
+    "--extra-jars",
+    "--extra-files",
+    "--user-jars-first",
+    "--additional-python-modules",
+    "--python-modules-installer-option",
+    "--enable-continuous-cloudwatch-log",
+    "--enable-continuous-log-filter",
+    "--continuous-log-logGroup",
+    "--continuous-log-logStreamPrefix",
+    "--continuous-log-conversionPattern",
+    "--enable-spark-ui",
+    "--spark-event-logs-path",
+    "--enable-job-insights",
+    "--enable-observability-metrics",
+    "--enable-glue-datacatalog",
+    "--enable-s3-parquet-optimized-committer",
+    "--enable-rename-algorithm-v2",
+    "--enable-auto-scaling",
+    "--auto-scale-within-microbatch",
+    "--datalake-formats",
+    "--conf",
+    "--debug",
+    "--mode",
+    "--JOB_NAME",
+    "--glue-version",
+    "--polysync-execution-id",
+];
+
+/// A Glue job definition as the Polysync job that runs it.
+pub fn import_job(job: &Job) -> DiscoveredJob {
+    let mut parameters: Vec<DiscoveredParameter> = job
+        .default_arguments()
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| !SYSTEM_ARGUMENTS.contains(&key.as_str()))
+        .map(|(key, value)| DiscoveredParameter {
+            name: key.strip_prefix("--").unwrap_or(key).to_owned(),
+            direction: "Input".to_owned(),
+            value: value.clone(),
+        })
+        .collect();
+    // DefaultArguments is a map: sort so the same job always reads the same.
+    parameters.sort_by(|a, b| a.name.cmp(&b.name));
+    DiscoveredJob {
+        external_id: job.name().unwrap_or_default().to_owned(),
+        job_type: JOB_TYPE.to_owned(),
+        attributes: DiscoveredAttributes {
+            glue_worker_type: job.worker_type().map(|w| w.as_str().to_owned()),
+            glue_number_of_workers: job.number_of_workers(),
+            glue_version: job.glue_version().map(str::to_owned),
+            glue_timeout_minutes: job.timeout(),
+            glue_max_retries: Some(job.max_retries()),
+        },
+        parameters,
+    }
+}
+
+/// Where the next page starts: a Glue page (its token) and how many of its jobs were returned.
+/// Opaque to callers: base64 of this JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    #[serde(rename = "g", skip_serializing_if = "Option::is_none")]
+    glue_token: Option<String>,
+    #[serde(rename = "o")]
+    offset: usize,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        base64::encode(serde_json::to_vec(self).expect("a cursor always serializes"))
+    }
+
+    fn decode(token: &str) -> Result<Self, PolysyncError> {
+        let invalid = || {
+            PolysyncError::invalid(
+                "nextToken",
+                "is not a token this function returned; start again without one",
+            )
+        };
+        let bytes = base64::decode(token).map_err(|_| invalid())?;
+        serde_json::from_slice(&bytes).map_err(|_| invalid())
+    }
+}
+
+fn json_len<T: Serialize>(value: &T) -> usize {
+    serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX)
+}
+
+/// Takes the jobs of one Glue page, from `offset`, while the page stays within `MAX_PAGE_BYTES`.
+/// Returns the jobs and how many of the Glue page were taken in all.
+fn fill_page(
+    jobs: &[Job],
+    offset: usize,
+    reserve: usize,
+) -> Result<(Vec<DiscoveredJob>, usize), PolysyncError> {
+    let envelope = json_len(&DiscoverOutput {
+        jobs: Vec::new(),
+        next_token: None,
+    }) + reserve;
+    let mut size = envelope;
+    let mut page = Vec::new();
+    for job in jobs.iter().skip(offset) {
+        let imported = import_job(job);
+        let added = json_len(&imported) + usize::from(!page.is_empty());
+        if size + added > MAX_PAGE_BYTES {
+            if page.is_empty() {
+                return Err(PolysyncError::invalid(
+                    "nextToken",
+                    format!(
+                        "Glue job {} alone is larger than a {MAX_PAGE_BYTES}-byte page and cannot be imported",
+                        imported.external_id
+                    ),
+                ));
+            }
+            break;
+        }
+        size += added;
+        page.push(imported);
+    }
+    let taken = offset + page.len();
+    Ok((page, taken))
+}
+
+pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<DiscoverOutput, PolysyncError> {
+    let request: DiscoverEvent = if event.payload.is_null() {
+        DiscoverEvent::default()
+    } else {
+        parse_event(event.payload)?
+    };
+    let mut cursor = match request.next_token.as_deref() {
+        Some(token) => Cursor::decode(token)?,
+        None => Cursor::default(),
+    };
+    loop {
+        let answer = env
+            .glue
+            .get_jobs()
+            .set_next_token(cursor.glue_token.clone())
+            .max_results(GLUE_PAGE_SIZE)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetJobs", None, e))?;
+        let glue_next = answer
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        // Room for the longest token this page could carry.
+        let reserve = Cursor {
+            glue_token: glue_next.clone().or(cursor.glue_token.clone()),
+            offset: usize::MAX,
+        }
+        .encode()
+        .len()
+            + 2;
+        let (jobs, taken) = fill_page(answer.jobs(), cursor.offset, reserve)?;
+        let next = if taken < answer.jobs().len() {
+            Some(Cursor {
+                glue_token: cursor.glue_token.clone(),
+                offset: taken,
+            })
+        } else {
+            glue_next.map(|token| Cursor {
+                glue_token: Some(token),
+                offset: 0,
+            })
+        };
+        match next {
+            // A Glue page with nothing left for us: read on rather than return an empty page.
+            Some(next) if jobs.is_empty() => cursor = next,
+            next => {
+                return Ok(DiscoverOutput {
+                    jobs,
+                    next_token: next.map(|c| c.encode()),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_glue::types::WorkerType;
+
+    #[test]
+    fn a_definition_becomes_a_polysync_job_without_system_arguments() {
+        let job = Job::builder()
+            .name("nightly-sales")
+            .worker_type(WorkerType::G1X)
+            .number_of_workers(10)
+            .glue_version("4.0")
+            .timeout(2880)
+            .max_retries(0)
+            .default_arguments("--run_date", "2026-01-01")
+            .default_arguments("--TempDir", "s3://tmp/")
+            .default_arguments("--job-bookmark-option", "job-bookmark-enable")
+            .default_arguments("--polysync-execution-id", "x")
+            .default_arguments("plain", "p")
+            .build();
+        let imported = import_job(&job);
+        assert_eq!(
+            serde_json::to_value(&imported).unwrap(),
+            serde_json::json!({
+                "externalId": "nightly-sales",
+                "jobType": "AWS Glue Job",
+                "attributes": {"glueWorkerType": "G.1X", "glueNumberOfWorkers": 10, "glueVersion": "4.0",
+                               "glueTimeoutMinutes": 2880, "glueMaxRetries": 0},
+                "parameters": [{"name": "plain", "direction": "Input", "value": "p"},
+                               {"name": "run_date", "direction": "Input", "value": "2026-01-01"}]
+            })
+        );
+    }
+
+    #[test]
+    fn every_system_argument_is_filtered() {
+        let mut builder = Job::builder().name("j").default_arguments("--keep", "1");
+        for key in SYSTEM_ARGUMENTS {
+            builder = builder.default_arguments(key, "v");
+        }
+        let imported = import_job(&builder.build());
+        assert_eq!(imported.parameters.len(), 1);
+        assert_eq!(imported.parameters[0].name, "keep");
+    }
+
+    #[test]
+    fn attributes_the_definition_lacks_are_left_out() {
+        let imported = import_job(&Job::builder().name("shell").max_capacity(0.0625).build());
+        assert_eq!(
+            serde_json::to_value(&imported.attributes).unwrap(),
+            serde_json::json!({"glueMaxRetries": 0})
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_foreign_tokens_are_refused() {
+        let cursor = Cursor {
+            glue_token: Some("abc/+=".into()),
+            offset: 42,
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in ["", "not base64!", &base64::encode("[1]")] {
+            match Cursor::decode(bad).unwrap_err() {
+                PolysyncError::InvalidInput { field, .. } => assert_eq!(field, "nextToken"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_stops_before_256_kib() {
+        let big = "v".repeat(20_000);
+        let jobs: Vec<Job> = (0..30)
+            .map(|i| {
+                Job::builder()
+                    .name(format!("job-{i}"))
+                    .default_arguments("--data", big.clone())
+                    .build()
+            })
+            .collect();
+        let (page, taken) = fill_page(&jobs, 0, 100).unwrap();
+        assert!(taken < 30 && taken == page.len());
+        let size = json_len(&DiscoverOutput {
+            jobs: page,
+            next_token: Some("t".repeat(98)),
+        });
+        assert!(size <= MAX_PAGE_BYTES, "{size}");
+        let (rest, taken_after) = fill_page(&jobs, taken, 100).unwrap();
+        assert_eq!(rest[0].external_id, format!("job-{taken}"));
+        assert!(taken_after > taken);
+    }
+
+    #[test]
+    fn a_job_larger_than_a_page_is_a_clear_error() {
+        let jobs = [Job::builder()
+            .name("huge")
+            .default_arguments("--data", "v".repeat(MAX_PAGE_BYTES))
+            .build()];
+        match fill_page(&jobs, 0, 0).unwrap_err() {
+            PolysyncError::InvalidInput { rule, .. } => assert!(rule.contains("huge")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Event and output shapes of the four functions, field for field as CONTRACT.md §1–§5 has them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::PolysyncError;
+use crate::status::RunStatus;
+
+/// The state machine's input and the start function's event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartEvent {
+    pub job: JobSpec,
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+    #[serde(default)]
+    pub execution_id: Option<String>,
+    #[serde(default)]
+    pub retry_count: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSpec {
+    pub external_id: String,
+    #[serde(default)]
+    pub job_type: Option<String>,
+    #[serde(default)]
+    pub attributes: Option<JobAttributes>,
+}
+
+/// Numbers stay raw JSON here: the contract accepts integers and strings of digits, and the
+/// validation that follows names the attribute and the rule it broke. Unknown attributes are
+/// refused, so a misspelt `glueTimeoutMinutes` cannot silently fall back to Glue's 48 hours.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobAttributes {
+    #[serde(default)]
+    pub glue_worker_type: Option<String>,
+    #[serde(default)]
+    pub glue_number_of_workers: Option<Value>,
+    #[serde(default)]
+    pub glue_version: Option<String>,
+    #[serde(default)]
+    pub glue_timeout_minutes: Option<Value>,
+    #[serde(default)]
+    pub glue_max_retries: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Parameter {
+    pub name: String,
+    pub direction: String,
+    /// `null` and a missing value both mean "not sent".
+    #[serde(default)]
+    pub value: Option<Value>,
+}
+
+/// Where a compute field's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Job,
+    Platform,
+    Definition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sourced<T> {
+    pub value: Option<T>,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputeReport {
+    pub worker_type: Sourced<String>,
+    pub number_of_workers: Sourced<i32>,
+    pub timeout_minutes: Sourced<i32>,
+    pub glue_version: Sourced<String>,
+}
+
+/// The start function's output, kept by the state machine at `$.run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartOutput {
+    pub run_id: String,
+    pub job_name: String,
+    pub job_run_id: String,
+    pub status: RunStatus,
+    pub monitor_url: String,
+    pub argument_keys: Vec<String>,
+    pub compute: ComputeReport,
+    pub warnings: Vec<String>,
+    pub started_at: String,
+}
+
+/// The poll function's event: the start output, or any object with a `runId`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollEvent {
+    pub run_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollOutput {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub glue_state: Option<String>,
+    pub terminal: bool,
+    pub error_message: Option<String>,
+    pub attempt: i32,
+    pub started_on: Option<String>,
+    pub completed_on: Option<String>,
+    pub execution_time_seconds: i32,
+    pub monitor_url: String,
+    pub next_poll_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelOutput {
+    pub run_id: Option<String>,
+    pub stop_requested: bool,
+    pub status: RunStatus,
+    pub glue_state: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoverEvent {
+    #[serde(default)]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoverOutput {
+    pub jobs: Vec<DiscoveredJob>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveredJob {
+    pub external_id: String,
+    pub job_type: String,
+    pub attributes: DiscoveredAttributes,
+    pub parameters: Vec<DiscoveredParameter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveredAttributes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_worker_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_number_of_workers: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_timeout_minutes: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_max_retries: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveredParameter {
+    pub name: String,
+    pub direction: String,
+    pub value: String,
+}
+
+/// Deserializes an event, turning a serde failure into `Polysync.InvalidInput` that names the
+/// field by its JSON path (`job.attributes.glueVersion`, `parameters[2].name`).
+pub fn parse_event<T: serde::de::DeserializeOwned>(event: Value) -> Result<T, PolysyncError> {
+    serde_path_to_error::deserialize(event).map_err(|error| {
+        let mut field = error.path().to_string();
+        let rule = error.inner().to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        if let Some(missing) = rule
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            field = if field == "." {
+                missing.to_owned()
+            } else {
+                format!("{field}.{missing}")
+            };
+        }
+        if field == "." {
+            field = "event".to_owned();
+        }
+        PolysyncError::invalid(field, rule)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field_of(event: Value) -> String {
+        match parse_event::<StartEvent>(event).unwrap_err() {
+            PolysyncError::InvalidInput { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_fields_are_named_by_their_full_path() {
+        assert_eq!(field_of(json!({})), "job");
+        assert_eq!(field_of(json!({"job": {}})), "job.externalId");
+        assert_eq!(
+            field_of(json!({"job": {"externalId": "a"}, "parameters": [{"direction": "Input"}]})),
+            "parameters[0].name"
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_named_by_their_path() {
+        assert_eq!(
+            field_of(json!({"job": {"externalId": 5}})),
+            "job.externalId"
+        );
+        assert_eq!(
+            field_of(json!({"job": {"externalId": "a", "attributes": {"glueVersion": 4}}})),
+            "job.attributes.glueVersion"
+        );
+        assert_eq!(
+            field_of(json!({"job": {"externalId": "a"}, "retryCount": -1})),
+            "retryCount"
+        );
+        assert_eq!(field_of(json!("nightly-sales")), "event");
+    }
+
+    #[test]
+    fn misspelt_attributes_are_refused() {
+        let event = json!({"job": {"externalId": "a", "attributes": {"glueTimeoutMinute": 5}}});
+        match parse_event::<StartEvent>(event).unwrap_err() {
+            PolysyncError::InvalidInput { field, rule } => {
+                assert_eq!(field, "job.attributes.glueTimeoutMinute");
+                assert!(rule.contains("unknown field"), "{rule}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_contract_example_parses() {
+        let event: StartEvent = parse_event(json!({
+            "job": {"externalId": "nightly-sales", "jobType": "AWS Glue Job",
+                    "attributes": {"glueWorkerType": "G.2X", "glueNumberOfWorkers": 10}},
+            "parameters": [{"name": "rows_written", "direction": "Output"},
+                           {"name": "x", "direction": "Input", "value": null}],
+            "executionId": "exec-1",
+            "retryCount": 0
+        }))
+        .unwrap();
+        assert_eq!(event.job.external_id, "nightly-sales");
+        assert_eq!(event.parameters[0].value, None);
+        assert_eq!(event.parameters[1].value, None);
+        assert_eq!(event.retry_count, Some(0));
+    }
+}

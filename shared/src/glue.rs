@@ -1,0 +1,142 @@
+//! What every handler shares: the Glue client and configuration built once per container, and
+//! the small Glue helpers more than one handler needs.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_glue::types::JobRun;
+use aws_sdk_glue::Client;
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
+
+use crate::arguments::EXECUTION_ID_KEY;
+use crate::config::Config;
+use crate::error::{from_sdk, HintTarget, PolysyncError};
+
+/// How many of a job's newest runs are searched for an execution's tag. Step Functions retries
+/// a start within minutes, so its run is among the newest; the bound keeps a job with a long
+/// history from costing a long scan.
+pub const TAGGED_RUN_SCAN_LIMIT: usize = 200;
+const TAGGED_RUN_PAGE_SIZE: i32 = 50;
+
+/// Built once per Lambda container by `main`, borrowed by every invocation.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub glue: Client,
+    pub region: String,
+    pub config: Config,
+}
+
+impl Env {
+    /// Reads the platform configuration and the SDK's own settings (`AWS_REGION`,
+    /// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_GLUE`, credentials) from the environment.
+    pub async fn from_environment() -> Result<Self, lambda_runtime::Error> {
+        let config = Config::from_env()?;
+        // A hung connection must surface as Glue.Unavailable well before the Lambda timeout.
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(Duration::from_secs(10))
+            .operation_timeout(Duration::from_secs(25))
+            .build();
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .load()
+            .await;
+        let region = sdk
+            .region()
+            .ok_or("AWS_REGION is not set: the Glue region cannot be known")?
+            .to_string();
+        Ok(Self {
+            glue: Client::new(&sdk),
+            region,
+            config,
+        })
+    }
+
+    pub fn hint_target<'a>(
+        &'a self,
+        account: Option<&'a str>,
+        job_name: &'a str,
+    ) -> HintTarget<'a> {
+        HintTarget {
+            region: &self.region,
+            account,
+            job_name,
+        }
+    }
+}
+
+/// The account id in the invoked function's ARN (`arn:aws:lambda:region:account:function:name`).
+pub fn account_of(invoked_function_arn: &str) -> Option<&str> {
+    invoked_function_arn
+        .split(':')
+        .nth(4)
+        .filter(|account| !account.is_empty())
+}
+
+/// RFC 3339 to the second, as the contract shows times.
+pub fn format_time(time: &DateTime) -> String {
+    DateTime::from_secs(time.secs())
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| time.secs().to_string())
+}
+
+pub fn now() -> DateTime {
+    DateTime::from(SystemTime::now())
+}
+
+/// The newest run of `job_name` tagged with `execution_id`, among the newest
+/// [`TAGGED_RUN_SCAN_LIMIT`] runs (Glue lists runs newest first).
+pub async fn find_tagged_run(
+    glue: &Client,
+    target: HintTarget<'_>,
+    execution_id: &str,
+) -> Result<Option<JobRun>, PolysyncError> {
+    let mut pages = glue
+        .get_job_runs()
+        .job_name(target.job_name)
+        .max_results(TAGGED_RUN_PAGE_SIZE)
+        .into_paginator()
+        .send();
+    let mut scanned = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| from_sdk("GetJobRuns", Some(target), e))?;
+        for run in page.job_runs() {
+            let tag = run
+                .arguments()
+                .and_then(|arguments| arguments.get(EXECUTION_ID_KEY));
+            if tag.map(String::as_str) == Some(execution_id) {
+                return Ok(Some(run.clone()));
+            }
+            scanned += 1;
+            if scanned >= TAGGED_RUN_SCAN_LIMIT {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_comes_from_the_function_arn() {
+        assert_eq!(
+            account_of("arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-start"),
+            Some("123456789012")
+        );
+        assert_eq!(account_of(""), None);
+        assert_eq!(account_of("arn:aws:lambda:us-east-1::function:x"), None);
+    }
+
+    #[test]
+    fn times_are_rfc3339_to_the_second() {
+        assert_eq!(
+            format_time(&DateTime::from_secs_and_nanos(1_795_867_201, 500_000_000)),
+            "2026-11-28T12:00:01Z"
+        );
+    }
+}

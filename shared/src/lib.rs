@@ -1,0 +1,20 @@
+//! Polysync's "AWS Glue Job" job type: the mapping between Polysync jobs and AWS Glue, and the
+//! handlers of the four Lambda functions. The function binaries only wire these to
+//! `lambda_runtime`; everything here can be called in a test.
+
+pub mod arguments;
+pub mod cancel;
+pub mod compute;
+pub mod config;
+pub mod discover;
+pub mod error;
+pub mod event;
+pub mod glue;
+pub mod monitor;
+pub mod poll;
+pub mod run_id;
+pub mod start;
+pub mod status;
+
+pub use error::PolysyncError;
+pub use glue::Env;

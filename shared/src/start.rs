@@ -1,0 +1,195 @@
+//! The start function: validate the job, resolve compute and arguments, StartJobRun.
+
+use std::collections::HashMap;
+
+use aws_sdk_glue::config::retry::RetryConfig;
+use aws_sdk_glue::types::JobRun;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+use crate::arguments::{self, Arguments, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
+use crate::compute::{Compute, JobCompute};
+use crate::config::Config;
+use crate::error::{from_sdk, PolysyncError};
+use crate::event::{parse_event, StartEvent, StartOutput};
+use crate::glue::{account_of, find_tagged_run, format_time, now, Env};
+use crate::monitor::monitor_url;
+use crate::run_id::RunId;
+use crate::status::RunStatus;
+
+pub const JOB_TYPE: &str = "AWS Glue Job";
+const MAX_JOB_NAME_CHARS: usize = 255;
+/// Step Functions execution names are at most 80 characters; allow room for other callers.
+const MAX_EXECUTION_ID_CHARS: usize = 256;
+
+/// A validated start event: everything decided before Glue is called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartPlan {
+    pub job_name: String,
+    pub arguments: Arguments,
+    pub compute: Compute,
+    pub execution_id: Option<String>,
+    pub retry_count: u32,
+}
+
+fn one_line(field: &str, text: &str, max_chars: usize) -> Result<(), PolysyncError> {
+    if text.trim().is_empty() {
+        return Err(PolysyncError::invalid(field, "must not be empty"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(PolysyncError::invalid(
+            field,
+            "must be one line without control characters",
+        ));
+    }
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(PolysyncError::invalid(
+            field,
+            format!("must be at most {max_chars} characters, not {chars}"),
+        ));
+    }
+    Ok(())
+}
+
+impl StartPlan {
+    pub fn from_event(event: Value, config: &Config) -> Result<Self, PolysyncError> {
+        let event: StartEvent = parse_event(event)?;
+        let job = &event.job;
+        one_line("job.externalId", &job.external_id, MAX_JOB_NAME_CHARS)?;
+        if let Some(job_type) = job.job_type.as_deref() {
+            if job_type != JOB_TYPE {
+                return Err(PolysyncError::invalid(
+                    "job.jobType",
+                    format!("must be {JOB_TYPE:?}, not {job_type:?}"),
+                ));
+            }
+        }
+        if let Some(execution_id) = event.execution_id.as_deref() {
+            one_line("executionId", execution_id, MAX_EXECUTION_ID_CHARS)?;
+        }
+        let job_compute = JobCompute::from_attributes(&job.attributes.clone().unwrap_or_default())?;
+        let compute = Compute::resolve(&job_compute, &config.defaults);
+        let mut arguments = arguments::build(&event.parameters, config.allow_code_arguments)?;
+        if let Some(version) = compute.glue_version() {
+            arguments.push(GLUE_VERSION_KEY, version.to_owned());
+        }
+        let execution_id = event.execution_id.filter(|_| config.execution_tag);
+        if let Some(execution_id) = &execution_id {
+            arguments.push(EXECUTION_ID_KEY, execution_id.clone());
+        }
+        arguments.check_size()?;
+        Ok(Self {
+            job_name: job.external_id.clone(),
+            arguments,
+            compute,
+            execution_id,
+            retry_count: event.retry_count.unwrap_or(0),
+        })
+    }
+
+    fn output(
+        &self,
+        env: &Env,
+        job_run_id: &str,
+        status: RunStatus,
+        started_at: String,
+    ) -> StartOutput {
+        let mut warnings = self.arguments.warnings.clone();
+        warnings.extend(self.compute.warnings.iter().cloned());
+        StartOutput {
+            run_id: RunId::new(&self.job_name, job_run_id).to_string(),
+            job_name: self.job_name.clone(),
+            job_run_id: job_run_id.to_owned(),
+            status,
+            monitor_url: monitor_url(&env.region, &self.job_name, job_run_id),
+            argument_keys: self.arguments.keys(),
+            compute: self.compute.report.clone(),
+            warnings,
+            started_at,
+        }
+    }
+}
+
+pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<StartOutput, PolysyncError> {
+    let (payload, context) = event.into_parts();
+    let mut plan = StartPlan::from_event(payload, &env.config)?;
+    let target = env.hint_target(account_of(&context.invoked_function_arn), &plan.job_name);
+
+    // Step Functions may retry a start whose run Glue did create: find that run first.
+    if plan.retry_count > 0 {
+        if let Some(execution_id) = plan.execution_id.as_deref() {
+            if let Some(run) = find_tagged_run(&env.glue, target, execution_id).await? {
+                return Ok(adopt(env, &plan, &run));
+            }
+        }
+    }
+
+    if plan.compute.needs_definition() {
+        let definition = env
+            .glue
+            .get_job()
+            .job_name(&plan.job_name)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetJob", Some(target), e))?;
+        if let Some(job) = definition.job() {
+            plan.compute.apply_definition(job)?;
+        }
+    }
+
+    let arguments: HashMap<String, String> = plan.arguments.entries.iter().cloned().collect();
+    let (worker_type, workers) = plan.compute.worker_pair().unzip();
+    let started = env
+        .glue
+        .start_job_run()
+        .job_name(&plan.job_name)
+        .set_arguments((!arguments.is_empty()).then_some(arguments))
+        .set_worker_type(worker_type)
+        .set_number_of_workers(workers)
+        .set_timeout(plan.compute.timeout())
+        .customize()
+        // StartJobRun has no idempotency token: an SDK retry after a lost reply would start a
+        // second run. The state machine retries instead, and a retried start looks for its run.
+        .config_override(
+            aws_sdk_glue::config::Config::builder().retry_config(RetryConfig::disabled()),
+        )
+        .send()
+        .await
+        .map_err(|e| from_sdk("StartJobRun", Some(target), e))?;
+    let job_run_id = started
+        .job_run_id()
+        .ok_or_else(|| PolysyncError::GlueUnavailable {
+            operation: "StartJobRun",
+            detail: "the answer carried no JobRunId".to_owned(),
+        })?;
+    // Keys only: argument values may hold secrets.
+    tracing::info!(
+        job_name = %plan.job_name,
+        job_run_id,
+        argument_keys = ?plan.arguments.keys(),
+        "started Glue job run"
+    );
+    Ok(plan.output(env, job_run_id, RunStatus::Starting, format_time(&now())))
+}
+
+/// The output for a run an earlier attempt of this execution already started.
+fn adopt(env: &Env, plan: &StartPlan, run: &JobRun) -> StartOutput {
+    let job_run_id = run.id().unwrap_or_default();
+    tracing::info!(
+        job_name = %plan.job_name,
+        job_run_id,
+        "retried start found the run of its execution; not starting another"
+    );
+    let state = run.job_run_state().map(|s| s.as_str());
+    let started_at = run
+        .started_on()
+        .map(format_time)
+        .unwrap_or_else(|| format_time(&now()));
+    plan.output(
+        env,
+        job_run_id,
+        RunStatus::from_glue_state(state),
+        started_at,
+    )
+}
