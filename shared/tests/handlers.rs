@@ -1,0 +1,987 @@
+//! The four handlers called as Lambda calls them, against a Glue client whose answers come from
+//! `aws-smithy-mocks`: the exact requests we send, and what each Glue answer becomes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_glue::config::retry::RetryConfig;
+use aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunOutput;
+use aws_sdk_glue::operation::get_job::GetJobOutput;
+use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
+use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
+use aws_sdk_glue::operation::get_jobs::GetJobsOutput;
+use aws_sdk_glue::operation::start_job_run::{StartJobRunInput, StartJobRunOutput};
+use aws_sdk_glue::types::{
+    BatchStopJobRunError, BatchStopJobRunSuccessfulSubmission, ErrorDetail, Job, JobRun,
+    JobRunState, WorkerType,
+};
+use aws_sdk_glue::Client;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_types::DateTime;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use polysync_glue::config::{Config, PlatformDefaults};
+use polysync_glue::event::{Source, Sourced};
+use polysync_glue::status::RunStatus;
+use polysync_glue::{cancel, discover, poll, start, Env, PolysyncError};
+use serde_json::{json, Value};
+
+const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-start";
+
+fn client(rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_glue, RuleMode::MatchAny, rules, |c| c.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1))
+    ))
+}
+
+fn env_with(rules: &[&Rule], config: Config) -> Env {
+    Env {
+        glue: client(rules),
+        region: "us-east-1".to_owned(),
+        config,
+    }
+}
+
+fn env(rules: &[&Rule]) -> Env {
+    env_with(rules, Config::default())
+}
+
+fn event(payload: Value) -> LambdaEvent<Value> {
+    let mut context = Context::default();
+    context.invoked_function_arn = FUNCTION_ARN.to_owned();
+    LambdaEvent::new(payload, context)
+}
+
+fn diagnostic(error: PolysyncError) -> Diagnostic {
+    error.into()
+}
+
+/// A Glue error as it comes over the wire (awsJson 1.1).
+fn glue_error_body(code: &str, message: &str) -> Option<String> {
+    Some(json!({"__type": code, "message": message}).to_string())
+}
+
+/// A StartJobRun rule that records the request it received.
+fn recording_start(captured: &Arc<Mutex<Vec<StartJobRunInput>>>) -> Rule {
+    let captured = captured.clone();
+    mock!(Client::start_job_run).then_compute_output(move |input| {
+        captured.lock().unwrap().push(input.clone());
+        StartJobRunOutput::builder()
+            .job_run_id("jr_0123abcd")
+            .build()
+    })
+}
+
+fn nightly_sales_event() -> Value {
+    json!({
+        "job": {
+            "externalId": "nightly-sales",
+            "jobType": "AWS Glue Job",
+            "attributes": {"glueWorkerType": "G.2X", "glueNumberOfWorkers": 10, "glueVersion": "4.0",
+                           "glueTimeoutMinutes": 120, "glueMaxRetries": 1}
+        },
+        "parameters": [
+            {"name": "run_date", "direction": "Input", "value": "2026-11-28"},
+            {"name": "--target_path", "direction": "InputOutput", "value": "s3://lake/sales/"},
+            {"name": "batch_size", "direction": "Input", "value": 500},
+            {"name": "_owner", "direction": "Input", "value": "data-eng"},
+            {"name": "rows_written", "direction": "Output"}
+        ]
+    })
+}
+
+fn get_job_rule(job: Job) -> Rule {
+    mock!(Client::get_job).then_output(move || GetJobOutput::builder().job(job.clone()).build())
+}
+
+#[tokio::test]
+async fn start_sends_exactly_the_job_compute_and_arguments() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let get_job = get_job_rule(Job::builder().name("nightly-sales").build());
+    let env = env(&[&start_rule, &get_job]);
+
+    let output = start::handle(&env, event(nightly_sales_event()))
+        .await
+        .unwrap();
+
+    let requests = captured.lock().unwrap();
+    let request = &requests[0];
+    assert_eq!(request.job_name(), Some("nightly-sales"));
+    let arguments = request.arguments().unwrap();
+    assert_eq!(arguments.len(), 4);
+    assert_eq!(arguments["--run_date"], "2026-11-28");
+    assert_eq!(arguments["--target_path"], "s3://lake/sales/");
+    assert_eq!(arguments["--batch_size"], "500");
+    assert_eq!(arguments["--glue-version"], "4.0");
+    assert_eq!(request.worker_type(), Some(&WorkerType::G2X));
+    assert_eq!(request.number_of_workers(), Some(10));
+    assert_eq!(request.timeout(), Some(120));
+    assert_eq!(
+        get_job.num_calls(),
+        0,
+        "the job gave the whole worker pair: no GetJob"
+    );
+
+    assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
+    assert_eq!(output.job_run_id, "jr_0123abcd");
+    assert_eq!(output.status, RunStatus::Starting);
+    assert_eq!(
+        output.monitor_url,
+        "https://us-east-1.console.aws.amazon.com/gluestudio/home?region=us-east-1#/job/nightly-sales/run/jr_0123abcd"
+    );
+    assert_eq!(
+        output.argument_keys,
+        [
+            "--run_date",
+            "--target_path",
+            "--batch_size",
+            "--glue-version"
+        ]
+    );
+    assert_eq!(
+        output.warnings,
+        ["parameter rows_written is Output; AWS Glue Job has no output channel, so it was not sent"]
+    );
+    assert_eq!(
+        output.compute.worker_type,
+        Sourced {
+            value: Some("G.2X".into()),
+            source: Source::Job
+        }
+    );
+    assert_eq!(
+        output.compute.timeout_minutes,
+        Sourced {
+            value: Some(120),
+            source: Source::Job
+        }
+    );
+    let json = serde_json::to_value(&output).unwrap();
+    assert!(json["startedAt"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        !json.to_string().contains("s3://lake/sales/"),
+        "argument values never reach the output"
+    );
+}
+
+#[tokio::test]
+async fn start_leaves_to_the_definition_what_nobody_set() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let get_job = get_job_rule(Job::builder().name("plain").build());
+    let env = env(&[&start_rule, &get_job]);
+
+    let output = start::handle(&env, event(json!({"job": {"externalId": "plain"}})))
+        .await
+        .unwrap();
+
+    let request = &captured.lock().unwrap()[0];
+    assert_eq!(request.arguments(), None);
+    assert_eq!(request.worker_type(), None);
+    assert_eq!(request.number_of_workers(), None);
+    assert_eq!(request.timeout(), None);
+    assert_eq!(get_job.num_calls(), 0);
+    assert_eq!(
+        output.compute.glue_version,
+        Sourced {
+            value: None,
+            source: Source::Definition
+        }
+    );
+    assert!(output.argument_keys.is_empty());
+}
+
+#[tokio::test]
+async fn start_applies_platform_defaults_and_tags_the_execution() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let config = Config {
+        defaults: PlatformDefaults {
+            worker_type: Some("G.1X".into()),
+            number_of_workers: Some(2),
+            glue_version: Some("5.0".into()),
+            timeout_minutes: Some(30),
+        },
+        ..Config::default()
+    };
+    let env = env_with(&[&start_rule], config);
+
+    let output = start::handle(
+        &env,
+        event(json!({"job": {"externalId": "j", "attributes": {"glueTimeoutMinutes": "45"}}, "executionId": "exec-42"})),
+    )
+    .await
+    .unwrap();
+
+    let request = &captured.lock().unwrap()[0];
+    assert_eq!(request.worker_type(), Some(&WorkerType::G1X));
+    assert_eq!(request.number_of_workers(), Some(2));
+    assert_eq!(request.timeout(), Some(45));
+    let arguments = request.arguments().unwrap();
+    assert_eq!(arguments["--glue-version"], "5.0");
+    assert_eq!(arguments["--polysync-execution-id"], "exec-42");
+    assert_eq!(output.compute.worker_type.source, Source::Platform);
+    assert_eq!(
+        output.compute.timeout_minutes,
+        Sourced {
+            value: Some(45),
+            source: Source::Job
+        }
+    );
+    assert_eq!(
+        output.argument_keys,
+        ["--glue-version", "--polysync-execution-id"]
+    );
+}
+
+#[tokio::test]
+async fn start_without_the_execution_tag_when_the_platform_turns_it_off() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let env = env_with(
+        &[&start_rule],
+        Config {
+            execution_tag: false,
+            ..Config::default()
+        },
+    );
+    start::handle(
+        &env,
+        event(json!({"job": {"externalId": "j"}, "executionId": "exec-42"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(captured.lock().unwrap()[0].arguments(), None);
+}
+
+#[tokio::test]
+async fn start_reads_the_definition_only_to_complete_the_worker_pair() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let get_job = get_job_rule(
+        Job::builder()
+            .name("j")
+            .worker_type(WorkerType::G1X)
+            .number_of_workers(7)
+            .timeout(2880)
+            .glue_version("3.0")
+            .build(),
+    );
+    let env = env(&[&start_rule, &get_job]);
+
+    let output = start::handle(
+        &env,
+        event(json!({"job": {"externalId": "j", "attributes": {"glueWorkerType": "G.4X"}}})),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(get_job.num_calls(), 1);
+    let request = &captured.lock().unwrap()[0];
+    assert_eq!(request.worker_type(), Some(&WorkerType::G4X));
+    assert_eq!(request.number_of_workers(), Some(7));
+    assert_eq!(
+        request.timeout(),
+        None,
+        "the definition's timeout is Glue's to apply"
+    );
+    assert_eq!(
+        output.compute.number_of_workers,
+        Sourced {
+            value: Some(7),
+            source: Source::Definition
+        }
+    );
+    assert_eq!(
+        output.compute.timeout_minutes,
+        Sourced {
+            value: Some(2880),
+            source: Source::Definition
+        }
+    );
+}
+
+#[tokio::test]
+async fn refused_events_never_reach_glue() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let env = env(&[&start_rule]);
+    let cases = [
+        (
+            json!({"job": {"externalId": ""}}),
+            "Polysync.InvalidInput",
+            "job.externalId",
+        ),
+        (
+            json!({"job": {"externalId": "a\nb"}}),
+            "Polysync.InvalidInput",
+            "job.externalId",
+        ),
+        (
+            json!({"job": {"externalId": "x".repeat(256)}}),
+            "Polysync.InvalidInput",
+            "job.externalId",
+        ),
+        (
+            json!({"job": {"externalId": "j", "jobType": "Spark"}}),
+            "Polysync.InvalidInput",
+            "job.jobType",
+        ),
+        (
+            json!({"job": {"externalId": "j"}, "parameters": [{"name": "a=b", "direction": "Input", "value": 1}]}),
+            "Polysync.InvalidInput",
+            "parameters[0].name",
+        ),
+        (
+            json!({"job": {"externalId": "j"}, "parameters": [{"name": "extra-jars", "direction": "Input", "value": "s3://x.jar"}]}),
+            "Polysync.ForbiddenArgument",
+            "parameters[0].name",
+        ),
+        (
+            json!({"job": {"externalId": "j"}, "executionId": ""}),
+            "Polysync.InvalidInput",
+            "executionId",
+        ),
+    ];
+    for (payload, error_type, field) in cases {
+        let error = diagnostic(
+            start::handle(&env, event(payload.clone()))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(error.error_type, error_type, "{payload}");
+        assert!(
+            error.error_message.starts_with(field),
+            "{payload}: {}",
+            error.error_message
+        );
+    }
+    assert_eq!(start_rule.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn code_loading_arguments_pass_when_the_platform_allows_them() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let env = env_with(
+        &[&start_rule],
+        Config {
+            allow_code_arguments: true,
+            ..Config::default()
+        },
+    );
+    let payload = json!({"job": {"externalId": "j"}, "parameters": [{"name": "--extra-jars", "direction": "Input", "value": "s3://x.jar"}]});
+    start::handle(&env, event(payload)).await.unwrap();
+    assert_eq!(
+        captured.lock().unwrap()[0].arguments().unwrap()["--extra-jars"],
+        "s3://x.jar"
+    );
+}
+
+async fn start_error(code: &str, message: &str) -> (Diagnostic, usize) {
+    let rule = mock!(Client::start_job_run)
+        .sequence()
+        .http_status(400, glue_error_body(code, message))
+        .repeatedly()
+        .build();
+    let env = env(&[&rule]);
+    let error = start::handle(&env, event(json!({"job": {"externalId": "nightly-sales"}})))
+        .await
+        .unwrap_err();
+    (diagnostic(error), rule.num_calls())
+}
+
+#[tokio::test]
+async fn access_denied_names_the_permission_and_the_job_arn() {
+    let (error, _) = start_error(
+        "AccessDeniedException",
+        "User is not authorized to perform glue:StartJobRun",
+    )
+    .await;
+    assert_eq!(error.error_type, "Glue.AccessDeniedException");
+    assert!(
+        error
+            .error_message
+            .contains("glue:StartJobRun on arn:aws:glue:us-east-1:123456789012:job/nightly-sales"),
+        "{}",
+        error.error_message
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_from_glue_carries_the_argument_hint() {
+    let (error, _) = start_error("InvalidInputException", "Invalid argument key").await;
+    assert_eq!(error.error_type, "Glue.InvalidInputException");
+    assert!(
+        error.error_message.contains("valid Glue argument names"),
+        "{}",
+        error.error_message
+    );
+    assert!(
+        error.error_message.contains("key=value is not split"),
+        "{}",
+        error.error_message
+    );
+}
+
+#[tokio::test]
+async fn glue_error_codes_become_glue_dot_code_and_start_is_never_retried_by_the_sdk() {
+    for code in [
+        "ThrottlingException",
+        "ConcurrentRunsExceededException",
+        "EntityNotFoundException",
+        "InternalServiceException",
+        "OperationTimeoutException",
+    ] {
+        let (error, calls) = start_error(code, "no").await;
+        assert_eq!(error.error_type, format!("Glue.{code}"));
+        // A lost StartJobRun reply retried by the SDK could start a second run.
+        assert_eq!(calls, 1, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_fault_without_a_code_is_glue_unavailable() {
+    let rule = mock!(Client::get_job_run)
+        .sequence()
+        .http_status(503, Some("<html>Service Unavailable</html>".into()))
+        .repeatedly()
+        .build();
+    let env = env(&[&rule]);
+    let error = diagnostic(
+        poll::handle(&env, event(json!({"runId": "j/jr_1"})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(error.error_type, "Glue.Unavailable");
+    assert_eq!(rule.num_calls(), 3, "the SDK retries a read three times");
+}
+
+#[tokio::test]
+async fn reads_are_retried_through_throttling_by_the_sdk() {
+    let rule = mock!(Client::get_job_run)
+        .sequence()
+        .http_status(400, glue_error_body("ThrottlingException", "Rate exceeded"))
+        .times(2)
+        .output(|| {
+            GetJobRunOutput::builder()
+                .job_run(run("jr_1", JobRunState::Running))
+                .build()
+        })
+        .build();
+    let env = env(&[&rule]);
+    let output = poll::handle(&env, event(json!({"runId": "j/jr_1"})))
+        .await
+        .unwrap();
+    assert_eq!(output.status, RunStatus::Running);
+    assert_eq!(rule.num_calls(), 3);
+}
+
+fn real_client(endpoint: &str, timeout: Duration) -> Env {
+    let config = aws_sdk_glue::Config::builder()
+        .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
+        .region(aws_sdk_glue::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_glue::config::Credentials::new(
+            "AKID", "SECRET", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            aws_sdk_glue::config::timeout::TimeoutConfig::builder()
+                .operation_timeout(timeout)
+                .build(),
+        )
+        .build();
+    Env {
+        glue: Client::from_conf(config),
+        region: "us-east-1".to_owned(),
+        config: Config::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_glue_unavailable() {
+    // Bind then drop: the port is free and nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = real_client(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5));
+    let error = diagnostic(
+        start::handle(&env, event(json!({"job": {"externalId": "j"}})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(error.error_type, "Glue.Unavailable");
+    assert!(
+        error.error_message.contains("StartJobRun"),
+        "{}",
+        error.error_message
+    );
+}
+
+#[tokio::test]
+async fn a_glue_that_never_answers_is_glue_unavailable() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    // Accept and hold the connection without ever answering.
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            held.push(socket);
+        }
+    });
+    let env = real_client(&endpoint, Duration::from_millis(300));
+    let error = diagnostic(
+        poll::handle(&env, event(json!({"runId": "j/jr_1"})))
+            .await
+            .unwrap_err(),
+    );
+    holder.abort();
+    assert_eq!(error.error_type, "Glue.Unavailable");
+    assert!(
+        error.error_message.to_lowercase().contains("timeout"),
+        "{}",
+        error.error_message
+    );
+}
+
+fn run(id: &str, state: JobRunState) -> JobRun {
+    JobRun::builder()
+        .id(id)
+        .job_name("nightly-sales")
+        .job_run_state(state)
+        .attempt(0)
+        .started_on(DateTime::from_secs(
+            DateTime::from(std::time::SystemTime::now()).secs() - 600,
+        ))
+        .execution_time(42)
+        .build()
+}
+
+#[tokio::test]
+async fn poll_maps_each_glue_state() {
+    let states = [
+        (JobRunState::Starting, RunStatus::Starting, false),
+        (JobRunState::Waiting, RunStatus::Starting, false),
+        (JobRunState::Running, RunStatus::Running, false),
+        (JobRunState::Stopping, RunStatus::Running, false),
+        (JobRunState::Succeeded, RunStatus::Success, true),
+        (JobRunState::Stopped, RunStatus::Cancelled, true),
+        (JobRunState::Failed, RunStatus::Failed, true),
+        (JobRunState::Timeout, RunStatus::Failed, true),
+        (JobRunState::Error, RunStatus::Failed, true),
+        (JobRunState::Expired, RunStatus::Unknown, true),
+        (
+            JobRunState::from("SOMETHING_NEW"),
+            RunStatus::Unknown,
+            false,
+        ),
+    ];
+    for (state, status, terminal) in states {
+        let glue_state = state.as_str().to_owned();
+        let rule = mock!(Client::get_job_run)
+            .match_requests(|input| {
+                input.job_name() == Some("team/nightly-sales") && input.run_id() == Some("jr_1")
+            })
+            .then_output(move || {
+                GetJobRunOutput::builder()
+                    .job_run(run("jr_1", state.clone()))
+                    .build()
+            });
+        let env = env(&[&rule]);
+        let output = poll::handle(
+            &env,
+            event(json!({"runId": "team/nightly-sales/jr_1", "status": "Starting"})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rule.num_calls(), 1);
+        assert_eq!(output.status, status, "{glue_state}");
+        assert_eq!(output.terminal, terminal, "{glue_state}");
+        assert_eq!(output.glue_state.as_deref(), Some(glue_state.as_str()));
+        assert_eq!(output.run_id, "team/nightly-sales/jr_1");
+        assert_eq!(output.execution_time_seconds, 42);
+        // ten minutes old: a tenth of its age
+        assert_eq!(output.next_poll_seconds, 60);
+        assert!(output
+            .monitor_url
+            .ends_with("#/job/team%2Fnightly-sales/run/jr_1"));
+    }
+}
+
+#[tokio::test]
+async fn poll_reports_failure_messages_and_the_timeout_hint() {
+    let rule = mock!(Client::get_job_run).then_output(|| {
+        let run = JobRun::builder()
+            .id("jr_1")
+            .job_run_state(JobRunState::Timeout)
+            .error_message("Job run exceeded its timeout")
+            .attempt(1)
+            .build();
+        GetJobRunOutput::builder().job_run(run).build()
+    });
+    let env = env(&[&rule]);
+    let output = poll::handle(&env, event(json!({"runId": "j/jr_1"})))
+        .await
+        .unwrap();
+    let message = output.error_message.unwrap();
+    assert!(
+        message.starts_with("Job run exceeded its timeout"),
+        "{message}"
+    );
+    assert!(
+        message.contains("raise Glue Timeout (Minutes)"),
+        "{message}"
+    );
+    assert_eq!(output.attempt, 1);
+    assert_eq!(output.next_poll_seconds, 15, "no start time: the minimum");
+}
+
+#[tokio::test]
+async fn poll_of_an_unknown_run_and_a_bad_run_id() {
+    let rule = mock!(Client::get_job_run)
+        .sequence()
+        .http_status(
+            400,
+            glue_error_body("EntityNotFoundException", "Job run jr_x not found"),
+        )
+        .build();
+    let env = env(&[&rule]);
+    let error = diagnostic(
+        poll::handle(&env, event(json!({"runId": "j/jr_x"})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(error.error_type, "Glue.EntityNotFoundException");
+
+    for payload in [json!({}), json!({"runId": "no-slash"}), json!({"runId": 7})] {
+        let error = diagnostic(
+            poll::handle(&env, event(payload.clone()))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(error.error_type, "Polysync.InvalidInput", "{payload}");
+        assert!(
+            error.error_message.starts_with("runId"),
+            "{payload}: {}",
+            error.error_message
+        );
+    }
+}
+
+fn get_run_sequence(states: &'static [JobRunState]) -> Rule {
+    let mut sequence = mock!(Client::get_job_run).sequence();
+    for state in states {
+        sequence = sequence.output(move || {
+            GetJobRunOutput::builder()
+                .job_run(run("jr_1", state.clone()))
+                .build()
+        });
+    }
+    sequence.build()
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_run() {
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop = mock!(Client::batch_stop_job_run)
+        .match_requests(|input| {
+            input.job_name() == Some("nightly-sales") && input.job_run_ids() == ["jr_1"]
+        })
+        .then_output(|| {
+            BatchStopJobRunOutput::builder()
+                .successful_submissions(
+                    BatchStopJobRunSuccessfulSubmission::builder()
+                        .job_name("nightly-sales")
+                        .job_run_id("jr_1")
+                        .build(),
+                )
+                .build()
+        });
+    let env = env(&[&get, &stop]);
+    let output = cancel::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+        .await
+        .unwrap();
+    assert_eq!(stop.num_calls(), 1);
+    assert!(output.stop_requested);
+    assert_eq!(output.glue_state.as_deref(), Some("STOPPING"));
+    assert_eq!(output.status, RunStatus::Running);
+    assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
+}
+
+#[tokio::test]
+async fn cancel_of_a_finished_run_is_not_an_error() {
+    let get = get_run_sequence(&[JobRunState::Succeeded]);
+    let stop =
+        mock!(Client::batch_stop_job_run).then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = env(&[&get, &stop]);
+    let output = cancel::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+        .await
+        .unwrap();
+    assert!(!output.stop_requested);
+    assert_eq!(output.status, RunStatus::Success);
+    assert_eq!(stop.num_calls(), 0);
+}
+
+fn stop_refused(code: &'static str) -> Rule {
+    mock!(Client::batch_stop_job_run).then_output(move || {
+        BatchStopJobRunOutput::builder()
+            .errors(
+                BatchStopJobRunError::builder()
+                    .job_name("nightly-sales")
+                    .job_run_id("jr_1")
+                    .error_detail(
+                        ErrorDetail::builder()
+                            .error_code(code)
+                            .error_message("refused")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+#[tokio::test]
+async fn cancel_reads_the_errors_of_batch_stop_job_run() {
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Running]);
+    let stop = stop_refused("InvalidInputException");
+    let env = env(&[&get, &stop]);
+    let error = diagnostic(
+        cancel::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(error.error_type, "Glue.InvalidInputException");
+    assert!(error.error_message.contains("refused"));
+}
+
+#[tokio::test]
+async fn a_run_that_ended_while_being_stopped_is_not_an_error() {
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Failed]);
+    let stop = stop_refused("InvalidInputException");
+    let env = env(&[&get, &stop]);
+    let output = cancel::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+        .await
+        .unwrap();
+    assert!(!output.stop_requested);
+    assert_eq!(output.status, RunStatus::Failed);
+}
+
+#[tokio::test]
+async fn cancel_of_an_unknown_run_is_entity_not_found() {
+    let get = mock!(Client::get_job_run)
+        .sequence()
+        .http_status(
+            400,
+            glue_error_body("EntityNotFoundException", "Job run jr_1 not found"),
+        )
+        .build();
+    let env = env(&[&get]);
+    let error = diagnostic(
+        cancel::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(error.error_type, "Glue.EntityNotFoundException");
+}
+
+fn tagged_run(id: &str, execution_id: &str, state: JobRunState) -> JobRun {
+    JobRun::builder()
+        .id(id)
+        .job_run_state(state)
+        .arguments("--polysync-execution-id", execution_id)
+        .started_on(DateTime::from_secs(1_795_867_201))
+        .build()
+}
+
+fn execution_event(status: &str) -> Value {
+    json!({
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "detail": {
+            "executionArn": "arn:aws:states:us-east-1:123456789012:execution:glue-job:exec-7",
+            "name": "exec-7",
+            "status": status,
+            "input": json!({"job": {"externalId": "nightly-sales"}}).to_string()
+        }
+    })
+}
+
+#[tokio::test]
+async fn an_aborted_execution_finds_its_run_by_tag_and_stops_it() {
+    let runs = mock!(Client::get_job_runs)
+        .match_requests(|input| input.job_name() == Some("nightly-sales"))
+        .then_output(|| {
+            GetJobRunsOutput::builder()
+                .job_runs(tagged_run("jr_other", "exec-6", JobRunState::Running))
+                .job_runs(tagged_run("jr_1", "exec-7", JobRunState::Running))
+                .build()
+        });
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop = mock!(Client::batch_stop_job_run)
+        .match_requests(|input| input.job_run_ids() == ["jr_1"])
+        .then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = env(&[&runs, &get, &stop]);
+    let output = cancel::handle(&env, event(execution_event("ABORTED")))
+        .await
+        .unwrap();
+    assert!(output.stop_requested);
+    assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
+    assert_eq!(stop.num_calls(), 1);
+
+    // A succeeded execution has nothing to stop and calls nothing.
+    let output = cancel::handle(&env, event(execution_event("SUCCEEDED")))
+        .await
+        .unwrap();
+    assert!(!output.stop_requested);
+    assert_eq!(runs.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_retried_start_adopts_the_run_its_first_attempt_started() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let runs = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(tagged_run("jr_first", "exec-9", JobRunState::Running))
+            .build()
+    });
+    let env = env(&[&start_rule, &runs]);
+    let payload =
+        json!({"job": {"externalId": "nightly-sales"}, "executionId": "exec-9", "retryCount": 1});
+    let output = start::handle(&env, event(payload)).await.unwrap();
+    assert_eq!(output.run_id, "nightly-sales/jr_first");
+    assert_eq!(output.status, RunStatus::Running);
+    assert_eq!(output.started_at, "2026-11-28T12:00:01Z");
+    assert_eq!(start_rule.num_calls(), 0, "no second run");
+
+    // A first attempt does not look; a retry of another execution starts its own run.
+    let payload =
+        json!({"job": {"externalId": "nightly-sales"}, "executionId": "exec-10", "retryCount": 2});
+    let output = start::handle(&env, event(payload)).await.unwrap();
+    assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
+    assert_eq!(runs.num_calls(), 2);
+    assert_eq!(start_rule.num_calls(), 1);
+}
+
+fn glue_job(index: usize) -> Job {
+    Job::builder()
+        .name(format!("job-{index:03}"))
+        .worker_type(WorkerType::G1X)
+        .number_of_workers(2)
+        .max_retries(0)
+        .default_arguments("--run_date", "2026-01-01")
+        .default_arguments("--TempDir", "s3://tmp/")
+        .default_arguments("--enable-metrics", "true")
+        .build()
+}
+
+#[tokio::test]
+async fn discovery_walks_three_glue_pages_and_yields_every_job_once() {
+    let pages = mock!(Client::get_jobs).then_compute_output(|input| {
+        assert_eq!(input.max_results(), Some(100));
+        let (range, next) = match input.next_token() {
+            None => (0..100, Some("page-2")),
+            Some("page-2") => (100..200, Some("page-3")),
+            Some("page-3") => (200..250, None),
+            Some(other) => panic!("unexpected token {other}"),
+        };
+        GetJobsOutput::builder()
+            .set_jobs(Some(range.map(glue_job).collect()))
+            .set_next_token(next.map(str::to_owned))
+            .build()
+    });
+    let env = env(&[&pages]);
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let output = discover::handle(&env, event(json!({"nextToken": token})))
+            .await
+            .unwrap();
+        assert!(serde_json::to_vec(&output).unwrap().len() <= discover::MAX_PAGE_BYTES);
+        for job in &output.jobs {
+            assert_eq!(job.parameters.len(), 1, "system arguments are filtered");
+            assert_eq!(job.parameters[0].name, "run_date");
+        }
+        seen.extend(output.jobs.into_iter().map(|job| job.external_id));
+        token = output.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    let expected: Vec<String> = (0..250).map(|i| format!("job-{i:03}")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(pages.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn discovery_splits_a_glue_page_too_large_for_one_answer() {
+    let big = "v".repeat(10_000);
+    let pages = mock!(Client::get_jobs).then_compute_output(move |input| {
+        assert_eq!(
+            input.next_token(),
+            None,
+            "the whole Glue page is re-read, never skipped"
+        );
+        GetJobsOutput::builder()
+            .set_jobs(Some(
+                (0..100)
+                    .map(|i| {
+                        Job::builder()
+                            .name(format!("big-{i:03}"))
+                            .default_arguments("--blob", big.clone())
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build()
+    });
+    let env = env(&[&pages]);
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut answers = 0;
+    loop {
+        let output = discover::handle(&env, event(json!({"nextToken": token})))
+            .await
+            .unwrap();
+        assert!(serde_json::to_vec(&output).unwrap().len() <= discover::MAX_PAGE_BYTES);
+        answers += 1;
+        seen.extend(output.jobs.into_iter().map(|job| job.external_id));
+        token = output.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(
+        answers >= 4,
+        "1 MB of jobs needs several pages, got {answers}"
+    );
+    assert_eq!(
+        seen,
+        (0..100).map(|i| format!("big-{i:03}")).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn discovery_refuses_a_token_it_did_not_make() {
+    let pages = mock!(Client::get_jobs).then_output(|| GetJobsOutput::builder().build());
+    let env = env(&[&pages]);
+    let error = diagnostic(
+        discover::handle(&env, event(json!({"nextToken": "forged"})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(error.error_type, "Polysync.InvalidInput");
+    assert!(error.error_message.starts_with("nextToken"));
+    assert_eq!(pages.num_calls(), 0);
+    // An empty event starts from the beginning.
+    let output = discover::handle(&env, event(Value::Null)).await.unwrap();
+    assert!(output.jobs.is_empty() && output.next_token.is_none());
+}
