@@ -119,11 +119,13 @@ fn check_name(field: &str, name: &str) -> Result<(), PolysyncError> {
             format!("parameter name {name:?} holds white space or a control character, which Glue argument keys cannot"),
         ));
     }
-    if let Some((key, value)) = name.split_once('=') {
+    // What follows '=' may be a secret typed in the wrong place: never echo it.
+    if let Some((key, _)) = name.split_once('=') {
         return Err(PolysyncError::invalid(
             field,
             format!(
-                "parameter name {name:?} contains '='; a literal key=value is never split: use name {key:?} and value {value:?}"
+                "parameter name {key:?}=… contains '='; a literal key=value is never split: \
+                 use name {key:?} and put what follows '=' in the value"
             ),
         ));
     }
@@ -323,8 +325,12 @@ mod tests {
         assert_eq!(field, "parameters[0].name");
         assert!(rule.contains("never split"), "{rule}");
         assert!(
-            rule.contains(r#"use name "--mode" and value "full""#),
+            rule.contains(r#"use name "--mode" and put what follows '=' in the value"#),
             "{rule}"
+        );
+        assert!(
+            !rule.contains("full"),
+            "the part after '=' is never echoed: {rule}"
         );
     }
 

@@ -1,1 +1,256 @@
+//! Test support: the local AWS stand-in (moto + the Polysync Glue extension) and
+//! `cargo lambda watch`, each started on a free port of 127.0.0.1 and stopped with the tests.
+//!
+//! Nothing here skips: a stand-in that cannot start fails the test that asked for it, with
+//! what to run to fix it.
 
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_glue::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_glue::Client;
+use polysync_glue::config::Config;
+use polysync_glue::Env;
+use serde_json::Value;
+
+pub const REGION: &str = "us-east-1";
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The Python of the project's virtual environment, made by `scripts/setup`.
+fn standin_python() -> PathBuf {
+    let python = std::env::var_os("POLYSYNC_STANDIN_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup to install the local AWS stand-in",
+        python.display()
+    );
+    python
+}
+
+/// A child process killed when dropped.
+struct Guarded(Child);
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The moto server with the Polysync Glue extension, one per test binary.
+pub struct StandIn {
+    pub url: String,
+    _process: Guarded,
+}
+
+impl StandIn {
+    /// Starts a new stand-in on a free port; it also exits by itself when this process does.
+    pub fn start() -> Self {
+        let mut child = Command::new(standin_python())
+            .arg(workspace_root().join("standins/glue_standin.py"))
+            .args([
+                "--port",
+                "0",
+                "--parent-pid",
+                &std::process::id().to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the stand-in starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("POLYSYNC_STANDIN_URL=")
+            .unwrap_or_else(|| panic!("the stand-in did not start: it printed {line:?}"))
+            .to_owned();
+        let standin = Self {
+            url,
+            _process: Guarded(child),
+        };
+        let health: Value = standin.get("/polysync-standin/health");
+        assert_eq!(health["ok"], true, "the stand-in is not healthy: {health}");
+        standin
+    }
+
+    /// The stand-in shared by every test of this binary.
+    pub fn shared() -> &'static Self {
+        static SHARED: OnceLock<StandIn> = OnceLock::new();
+        SHARED.get_or_init(Self::start)
+    }
+
+    fn get(&self, path: &str) -> Value {
+        ureq::get(format!("{}{path}", self.url))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .body_mut()
+            .read_json()
+            .unwrap()
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Value {
+        ureq::post(format!("{}{path}", self.url))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+            .body_mut()
+            .read_json()
+            .unwrap()
+    }
+
+    /// How runs of `job_name` go: seconds per live state, the end state, retries.
+    pub fn script(&self, job_name: &str, script: Value) {
+        let path = format!(
+            "/polysync-standin/jobs/{}/script",
+            job_name.replace('%', "%25").replace('/', "%2F")
+        );
+        self.post(&path, &script);
+    }
+
+    /// Injects a fault: `kind` is throttle, http500 or lost-reply.
+    pub fn fault(&self, fault: Value) {
+        self.post("/polysync-standin/faults", &fault);
+    }
+
+    /// The bodies of the Glue requests of one operation, oldest first.
+    pub fn requests(&self, operation: &str) -> Vec<Value> {
+        let all = self.get(&format!("/polysync-standin/requests?operation={operation}"));
+        all.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["body"].clone())
+            .collect()
+    }
+
+    /// A Glue client of the real SDK, speaking to the stand-in over HTTP.
+    pub fn glue(&self) -> Client {
+        let config = aws_sdk_glue::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("test", "test", None, None, "stand-in"))
+            .endpoint_url(&self.url)
+            .build();
+        Client::from_conf(config)
+    }
+
+    pub fn env(&self, config: Config) -> Env {
+        Env {
+            glue: self.glue(),
+            region: REGION.to_owned(),
+            config,
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `cargo lambda watch`: the Lambda Runtime API and Invoke API in front of the real binaries.
+pub struct LambdaWatch {
+    pub url: String,
+    _process: Guarded,
+}
+
+/// The answer of one invocation: the HTTP status and the JSON body.
+#[derive(Debug)]
+pub struct Invocation {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl LambdaWatch {
+    /// Serves the workspace's binaries with the environment a deployed function has.
+    pub fn start(standin: &StandIn, extra_env: &[(&str, &str)]) -> Self {
+        let cargo_lambda = workspace_root().join(".venv/bin/cargo-lambda");
+        assert!(
+            cargo_lambda.exists(),
+            "{} is missing: run scripts/setup",
+            cargo_lambda.display()
+        );
+        let port = free_port();
+        let mut vars = vec![
+            format!("AWS_ENDPOINT_URL={}", standin.url),
+            format!("AWS_REGION={REGION}"),
+            "AWS_ACCESS_KEY_ID=test".to_owned(),
+            "AWS_SECRET_ACCESS_KEY=test".to_owned(),
+            "AWS_LAMBDA_LOG_FORMAT=JSON".to_owned(),
+        ];
+        vars.extend(extra_env.iter().map(|(k, v)| format!("{k}={v}")));
+        let child = Command::new(cargo_lambda)
+            .current_dir(workspace_root())
+            .args(["lambda", "watch", "--ignore-changes", "--quiet"])
+            .args([
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &port.to_string(),
+            ])
+            .args(["--env-var", &vars.join(",")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo lambda watch starts");
+        let watch = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            _process: Guarded(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        watch
+    }
+
+    /// Invokes a function by its binary name through the Lambda Invoke API.
+    pub fn invoke(&self, function: &str, payload: &Value) -> Invocation {
+        let mut response = ureq::post(format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.url
+        ))
+        .config()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .send_json(payload)
+        .unwrap_or_else(|e| panic!("invoke {function}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{function} answered {status} with non-JSON {text:?}"));
+        Invocation { status, body }
+    }
+}
+
+/// A name no other test uses, so tests can share one stand-in.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,345 @@
+"""Polysync's local AWS stand-in, for tests and the demo only.
+
+It is the moto server (every service moto has, Glue and Step Functions among them) with a small
+test extension for what moto 5.2 lacks in Glue:
+
+- BatchStopJobRun: a live run goes STOPPING, then STOPPED; an unknown or already-final run comes
+  back in ``Errors``, as Glue reports it.
+- Scripted runs: per job, how long a run stays STARTING / WAITING / RUNNING and how it ends
+  (SUCCEEDED, FAILED with an ErrorMessage, TIMEOUT, ERROR, EXPIRED, STOPPED), and Glue's own
+  retry attempts when the job's MaxRetries > 0 (a new run with PreviousRunId and Attempt).
+- MaxConcurrentRuns counted over every live state, as Glue does.
+- GetJobRuns newest first, as Glue lists them.
+- Fault injection per operation (ThrottlingException, a bare HTTP 500, a reply lost after the
+  request was carried out) at a rate or for a count of calls.
+- A record of every Glue request body, so tests can assert what went over the wire.
+
+Control endpoints (JSON), beside the AWS APIs on the same port:
+  POST   /polysync-standin/jobs/<job name>/script   body: a run script (see RunScript)
+  POST   /polysync-standin/faults                   body: {"operation", "kind", "rate"?, "count"?, "job"?}
+  DELETE /polysync-standin/faults
+  GET    /polysync-standin/requests?operation=StartJobRun
+  GET    /polysync-standin/health
+
+Started by ``scripts/standin``; prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
+listens, and exits by itself when the process that started it is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import unquote
+
+from moto.glue import models as glue_models
+from moto.glue import responses as glue_responses
+from moto.glue.exceptions import ConcurrentRunsExceededException
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+FINAL_STATES = {"SUCCEEDED", "STOPPED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"}
+# Glue retries a run that failed; a timeout or a stop is not retried.
+RETRIED_STATES = {"FAILED", "ERROR"}
+DEFAULT_SCRIPT = {"starting": 0.2, "waiting": 0.0, "running": 0.5, "stopping": 0.3, "end": "SUCCEEDED"}
+
+_lock = threading.RLock()
+_scripts: dict[str, dict[str, Any]] = {}
+_faults: list[dict[str, Any]] = []
+_requests: list[dict[str, Any]] = []
+_random = random.Random(int(os.environ.get("POLYSYNC_STANDIN_SEED", "7")))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class RunScript:
+    """The life of one run: seconds in each live state, then its end."""
+
+    def __init__(self, script: dict[str, Any], attempt: int) -> None:
+        merged = {**DEFAULT_SCRIPT, **script}
+        attempts = script.get("attempts") or []
+        if attempts:
+            merged.update(attempts[min(attempt, len(attempts) - 1)])
+        end = merged["end"]
+        if end not in FINAL_STATES:
+            raise ValueError(f"unknown end state {end!r}")
+        self.phases = [
+            ("STARTING", float(merged["starting"])),
+            ("WAITING", float(merged["waiting"])),
+            ("RUNNING", float(merged["running"])),
+        ]
+        self.stopping = float(merged["stopping"])
+        self.end = end
+        self.error_message = merged.get("errorMessage")
+
+
+# --- Glue runs that follow a script -------------------------------------------------------------
+
+
+def _state_at(run: Any, at: datetime) -> str:
+    script: RunScript = run.standin_script
+    elapsed = (at - run.standin_created).total_seconds()
+    stop_at = run.standin_stop_requested
+    natural = script.end
+    natural_end_after = 0.0
+    for state, seconds in script.phases:
+        if elapsed < natural_end_after + seconds:
+            natural = state
+            break
+        natural_end_after += seconds
+    if stop_at is not None:
+        since_stop = (at - stop_at).total_seconds()
+        return "STOPPING" if since_stop < script.stopping else "STOPPED"
+    return natural
+
+
+def _status(run: Any) -> str:
+    with _lock:
+        state = _state_at(run, _now())
+        if state in FINAL_STATES and run.standin_final is None:
+            _finish(run, state)
+        return run.standin_final or state
+
+
+def _finish(run: Any, state: str) -> None:
+    run.standin_final = state
+    run.completed_on = _now()
+    run.standin_execution_time = int((run.completed_on - run.standin_created).total_seconds())
+    if state in {"FAILED", "ERROR", "TIMEOUT"}:
+        run.standin_error_message = run.standin_script.error_message or f"Job run ended {state} (scripted)"
+    job = run.standin_job
+    if state in RETRIED_STATES and run.standin_attempt < (job.max_retries or 0):
+        try:
+            _start_run(job, run.arguments, run.standin_request, previous=run)
+        except ConcurrentRunsExceededException:
+            pass  # Glue too skips the retry when the job is at its concurrency limit
+
+
+def _set_status(run: Any, value: str) -> None:
+    run._status = value
+
+
+def _as_dict(run: Any) -> dict[str, Any]:
+    state = run.status
+    result = _original_run_as_dict(run)
+    result.update(
+        {
+            "JobRunState": state,
+            "Attempt": run.standin_attempt,
+            "StartedOn": run.standin_created,
+            "LastModifiedOn": _now(),
+            "ExecutionTime": run.standin_execution_time
+            if run.standin_final
+            else int((_now() - run.standin_created).total_seconds()),
+        }
+    )
+    if run.standin_final:
+        result["CompletedOn"] = run.completed_on
+    else:
+        result.pop("CompletedOn", None)
+    if run.standin_error_message:
+        result["ErrorMessage"] = run.standin_error_message
+    if run.standin_previous:
+        result["PreviousRunId"] = run.standin_previous
+    return result
+
+
+def _live_runs(job: Any) -> int:
+    return sum(1 for run in job.job_runs if run.status not in FINAL_STATES)
+
+
+def _start_run(job: Any, arguments: Any, request: dict[str, Any], previous: Any = None) -> str:
+    """Creates a run; moto's own start fills compute from the definition as Glue does."""
+    run_id = _original_start_job_run(job, **request)
+    run = next(r for r in job.job_runs if r.job_run_id == run_id)
+    attempt = previous.standin_attempt + 1 if previous is not None else 0
+    run.arguments = arguments if previous is not None else run.arguments
+    run.standin_job = job
+    run.standin_request = request
+    run.standin_created = _now()
+    run.standin_attempt = attempt
+    run.standin_previous = previous.job_run_id if previous is not None else None
+    run.standin_stop_requested = None
+    run.standin_final = None
+    run.standin_error_message = None
+    run.standin_execution_time = 0
+    run.standin_script = RunScript(_scripts.get(job.name, {}), attempt)
+    return run_id
+
+
+def _start_job_run(job: Any, **request: Any) -> str:
+    with _lock:
+        limit = (job.execution_property or {}).get("MaxConcurrentRuns", 1)
+        if _live_runs(job) >= limit:
+            raise ConcurrentRunsExceededException(
+                f"Concurrent runs exceeded for {job.name}: {limit} allowed"
+            )
+        return _start_run(job, None, request)
+
+
+def _get_job_runs(job: Any) -> list[Any]:
+    # Glue lists a job's runs newest first.
+    return list(reversed(job.job_runs))
+
+
+def _batch_stop_job_run(self: Any) -> str:
+    job_name = self._get_param("JobName")
+    run_ids = self._get_param("JobRunIds") or []
+    backend = self.glue_backend
+    succeeded, errors = [], []
+    with _lock:
+        job = backend.jobs.get(job_name)
+        for run_id in run_ids:
+            run = next((r for r in job.job_runs if r.job_run_id == run_id), None) if job else None
+            if run is None:
+                errors.append(_stop_error(job_name, run_id, "EntityNotFoundException", f"Job run {run_id} not found"))
+                continue
+            state = run.status
+            if state in FINAL_STATES or state == "STOPPING":
+                errors.append(
+                    _stop_error(job_name, run_id, "InvalidInputException", f"Job run {run_id} is {state} and cannot be stopped")
+                )
+                continue
+            run.standin_stop_requested = _now()
+            succeeded.append({"JobName": job_name, "JobRunId": run_id})
+    return json.dumps({"SuccessfulSubmissions": succeeded, "Errors": errors})
+
+
+def _stop_error(job_name: str, run_id: str, code: str, message: str) -> dict[str, Any]:
+    return {"JobName": job_name, "JobRunId": run_id, "ErrorDetail": {"ErrorCode": code, "ErrorMessage": message}}
+
+
+_original_run_as_dict = glue_models.FakeJobRun.as_dict
+_original_start_job_run = glue_models.FakeJob.start_job_run
+glue_models.FakeJobRun.status = property(_status, _set_status)
+glue_models.FakeJobRun.as_dict = _as_dict
+glue_models.FakeJob.start_job_run = _start_job_run
+glue_models.FakeJob.get_job_runs = _get_job_runs
+glue_responses.GlueResponse.batch_stop_job_run = _batch_stop_job_run
+
+
+# --- Faults, the request record and the control endpoints ---------------------------------------
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, default=str), status=status, headers=headers, content_type="application/json")
+
+
+def _pick_fault(operation: str, job_name: str | None) -> dict[str, Any] | None:
+    with _lock:
+        for fault in _faults:
+            if fault["operation"] not in (operation, "*"):
+                continue
+            if fault.get("job") not in (None, job_name):
+                continue
+            if fault.get("count") is not None:
+                if fault["count"] <= 0:
+                    continue
+                fault["count"] -= 1
+                return fault
+            if _random.random() < float(fault.get("rate", 1.0)):
+                return fault
+    return None
+
+
+def _control(request: Request) -> Response:
+    path = request.path[len("/polysync-standin/") :]
+    if path == "health":
+        return _json(200, {"ok": True})
+    if path.startswith("jobs/") and path.endswith("/script") and request.method == "POST":
+        job_name = unquote(path[len("jobs/") : -len("/script")])
+        script = request.get_json(force=True)
+        RunScript(script, 0)  # refuse a bad script now, not at the first GetJobRun
+        with _lock:
+            _scripts[job_name] = script
+        return _json(200, {"job": job_name, "script": script})
+    if path == "faults" and request.method == "POST":
+        fault = request.get_json(force=True)
+        if fault.get("kind") not in {"throttle", "http500", "lost-reply"}:
+            return _json(400, {"error": "kind must be throttle, http500 or lost-reply"})
+        with _lock:
+            _faults.append(fault)
+        return _json(200, fault)
+    if path == "faults" and request.method == "DELETE":
+        with _lock:
+            _faults.clear()
+        return _json(200, {})
+    if path == "requests" and request.method == "GET":
+        operation = request.args.get("operation")
+        with _lock:
+            found = [r for r in _requests if operation in (None, r["operation"])]
+        return _json(200, found)
+    return _json(404, {"error": f"no control endpoint {request.method} {request.path}"})
+
+
+class StandIn:
+    """WSGI middleware in front of moto: control endpoints, request record, faults."""
+
+    def __init__(self) -> None:
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path.startswith("/polysync-standin/"):
+            return _control(request)(environ, start_response)
+        target = request.headers.get("X-Amz-Target", "")
+        if not target.startswith("AWSGlue."):
+            return self.moto(environ, start_response)
+        operation = target.split(".", 1)[1]
+        body = request.get_data()
+        # moto reads the body again from the environ.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        parsed = json.loads(body or b"{}")
+        with _lock:
+            _requests.append({"operation": operation, "body": parsed})
+        fault = _pick_fault(operation, parsed.get("JobName"))
+        if fault is None:
+            return self.moto(environ, start_response)
+        if fault["kind"] == "throttle":
+            return _json(400, {"__type": "ThrottlingException", "message": "Rate exceeded (injected)"},
+                         {"x-amzn-ErrorType": "ThrottlingException"})(environ, start_response)
+        if fault["kind"] == "lost-reply":
+            # Carry the request out, then lose the answer on the way back.
+            list(self.moto(environ, lambda *args, **kwargs: None))
+        return Response("injected server fault", status=500, content_type="text/plain")(environ, start_response)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while True:
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        if os.getppid() == 1 and parent_pid != 1:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--parent-pid", type=int, default=os.getppid(), help="exit when this process ends")
+    args = parser.parse_args()
+    server = make_server("127.0.0.1", args.port, StandIn(), threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=_exit_with_parent, args=(args.parent_pid,), daemon=True).start()
+    print(f"POLYSYNC_STANDIN_URL=http://127.0.0.1:{server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
