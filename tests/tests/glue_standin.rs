@@ -96,59 +96,43 @@ async fn start_sends_each_precedence_combination_over_the_wire() {
         },
         ..Config::default()
     };
-    // (job attributes, platform?, expected WorkerType, NumberOfWorkers, Timeout, --glue-version)
-    let cases: Vec<(
-        Value,
-        bool,
-        Option<&str>,
+    /// What StartJobRun must carry: WorkerType, NumberOfWorkers, Timeout, --glue-version.
+    type Expected = (
+        Option<&'static str>,
         Option<i64>,
         Option<i64>,
-        Option<&str>,
-    )> = vec![
+        Option<&'static str>,
+    );
+    let cases: [(Value, bool, Expected); 6] = [
         (
             json!({"glueWorkerType": "G.4X", "glueNumberOfWorkers": 8, "glueTimeoutMinutes": 60, "glueVersion": "4.0"}),
             true,
-            Some("G.4X"),
-            Some(8),
-            Some(60),
-            Some("4.0"),
+            (Some("G.4X"), Some(8), Some(60), Some("4.0")),
         ),
         (
             json!({}),
             true,
-            Some("G.2X"),
-            Some(3),
-            Some(90),
-            Some("5.0"),
+            (Some("G.2X"), Some(3), Some(90), Some("5.0")),
         ),
-        (json!({}), false, None, None, None, None),
+        (json!({}), false, (None, None, None, None)),
         (
             json!({"glueTimeoutMinutes": 15}),
             true,
-            Some("G.2X"),
-            Some(3),
-            Some(15),
-            Some("5.0"),
+            (Some("G.2X"), Some(3), Some(15), Some("5.0")),
         ),
         // half a pair: the other half is read from the definition (G.1X × 5)
         (
             json!({"glueWorkerType": "G.8X"}),
             false,
-            Some("G.8X"),
-            Some(5),
-            None,
-            None,
+            (Some("G.8X"), Some(5), None, None),
         ),
         (
             json!({"glueNumberOfWorkers": "12"}),
             false,
-            Some("G.1X"),
-            Some(12),
-            None,
-            None,
+            (Some("G.1X"), Some(12), None, None),
         ),
     ];
-    for (attributes, with_platform, worker_type, workers, timeout, version) in cases {
+    for (attributes, with_platform, (worker_type, workers, timeout, version)) in cases {
         let name = unique("precedence");
         create_job(standin, &name, Definition::default()).await;
         let env = standin.env(if with_platform {
