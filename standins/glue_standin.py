@@ -14,11 +14,19 @@ test extension for what moto 5.2 lacks in Glue:
   request was carried out) at a rate or for a count of calls.
 - A record of every Glue request body, so tests can assert what went over the wire.
 
+and two switches for Step Functions:
+
+- moto's state-machine interpreter is on, so executions run the real ASL;
+- Lambda Invoke is forwarded to a Lambda Invoke API that runs the real function binaries
+  (``cargo lambda watch``), set with the control endpoint below. A function error comes back as
+  Lambda reports it (``X-Amz-Function-Error``), so Retry and Catch see the contract's errorType.
+
 Control endpoints (JSON), beside the AWS APIs on the same port:
   POST   /polysync-standin/jobs/<job name>/script   body: a run script (see RunScript)
   POST   /polysync-standin/faults                   body: {"operation", "kind", "rate"?, "count"?, "job"?}
   DELETE /polysync-standin/faults
   GET    /polysync-standin/requests?operation=StartJobRun
+  POST   /polysync-standin/lambda                   body: {"url": "<Lambda Invoke API of the binaries>"}
   GET    /polysync-standin/health
 
 Started by ``scripts/standin``; prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
@@ -37,8 +45,12 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
+import re
+import urllib.error
+import urllib.request
 from urllib.parse import unquote
 
+from moto.core.config import default_user_config
 from moto.glue import models as glue_models
 from moto.glue import responses as glue_responses
 from moto.glue.exceptions import ConcurrentRunsExceededException
@@ -60,6 +72,8 @@ _scripts: dict[str, dict[str, Any]] = {}
 _faults: list[dict[str, Any]] = []
 _requests: list[dict[str, Any]] = []
 _random = random.Random(int(os.environ.get("POLYSYNC_STANDIN_SEED", "7")))
+_lambda_url: list[str] = []
+LAMBDA_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
 def _now() -> datetime:
@@ -278,6 +292,10 @@ def _control(request: Request) -> Response:
         with _lock:
             _faults.clear()
         return _json(200, {})
+    if path == "lambda" and request.method == "POST":
+        with _lock:
+            _lambda_url[:] = [request.get_json(force=True)["url"].rstrip("/")]
+        return _json(200, {"url": _lambda_url[0]})
     if path == "requests" and request.method == "GET":
         operation = request.args.get("operation")
         with _lock:
@@ -296,6 +314,9 @@ class StandIn:
         request = Request(environ)
         if request.path.startswith("/polysync-standin/"):
             return _control(request)(environ, start_response)
+        invoke = LAMBDA_INVOKE_PATH.match(unquote(request.path))
+        if invoke and request.method == "POST":
+            return _invoke_lambda(invoke.group("name"), request.get_data())(environ, start_response)
         target = request.headers.get("X-Amz-Target", "")
         if not target.startswith("AWSGlue."):
             return self.moto(environ, start_response)
@@ -319,6 +340,31 @@ class StandIn:
         return Response("injected server fault", status=500, content_type="text/plain")(environ, start_response)
 
 
+def _invoke_lambda(function: str, payload: bytes) -> Response:
+    """Runs the real binary through the configured Lambda Invoke API."""
+    name = function.split(":function:")[-1].split(":")[0]  # an ARN, maybe with a qualifier
+    if not _lambda_url:
+        return _json(404, {"Type": "User", "message": f"Function not found: {function} (no Lambda runtime set)"},
+                     {"x-amzn-ErrorType": "ResourceNotFoundException"})
+    forward = urllib.request.Request(
+        f"{_lambda_url[0]}/2015-03-31/functions/{name}/invocations", data=payload or b"{}", method="POST"
+    )
+    try:
+        with urllib.request.urlopen(forward, timeout=600) as answer:
+            return Response(answer.read(), status=200, content_type="application/json")
+    except urllib.error.HTTPError as error:
+        # cargo lambda watch answers a handler error with HTTP 500 and the error reply as body;
+        # Lambda answers 200 and marks it with X-Amz-Function-Error.
+        body = error.read()
+        try:
+            json.loads(body)["errorType"]
+        except (ValueError, KeyError, TypeError):
+            return _json(502, {"message": f"the Lambda runtime failed: {body[:500]!r}"},
+                         {"x-amzn-ErrorType": "ServiceException"})
+        return Response(body, status=200, content_type="application/json",
+                        headers={"X-Amz-Function-Error": "Unhandled"})
+
+
 def _exit_with_parent(parent_pid: int) -> None:
     while True:
         try:
@@ -335,7 +381,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--parent-pid", type=int, default=os.getppid(), help="exit when this process ends")
     args = parser.parse_args()
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
     server = make_server("127.0.0.1", args.port, StandIn(), threaded=True, request_handler=MotoRequestHandler)
+    # The state-machine interpreter calls Lambda and the other services on this port.
+    os.environ["MOTO_PORT"] = str(server.server_port)
     threading.Thread(target=_exit_with_parent, args=(args.parent_pid,), daemon=True).start()
     print(f"POLYSYNC_STANDIN_URL=http://127.0.0.1:{server.server_port}", flush=True)
     server.serve_forever()

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::{from_sdk, glue_error, HintTarget, PolysyncError};
 use crate::event::{parse_event, CancelOutput, StartEvent};
-use crate::glue::{account_of, find_tagged_run, Env};
+use crate::glue::{account_of, find_tagged_run, get_job_run, Env};
 use crate::run_id::RunId;
 use crate::status::{is_terminal, RunStatus};
 
@@ -115,25 +115,6 @@ async fn run_of_execution(
     }
 }
 
-async fn get_run(
-    env: &Env,
-    target: HintTarget<'_>,
-    run_id: &RunId,
-) -> Result<JobRun, PolysyncError> {
-    env.glue
-        .get_job_run()
-        .job_name(&run_id.job_name)
-        .run_id(&run_id.job_run_id)
-        .send()
-        .await
-        .map_err(|e| from_sdk("GetJobRun", Some(target), e))?
-        .job_run
-        .ok_or_else(|| PolysyncError::GlueUnavailable {
-            operation: "GetJobRun",
-            detail: "the answer carried no JobRun".to_owned(),
-        })
-}
-
 fn output(run_id: &RunId, run: &JobRun, stop_requested: bool, message: String) -> CancelOutput {
     let state = run.job_run_state().map(|s| s.as_str().to_owned());
     CancelOutput {
@@ -161,7 +142,7 @@ async fn stop(
     run_id: &RunId,
 ) -> Result<CancelOutput, PolysyncError> {
     // An unknown run fails here with Glue.EntityNotFoundException; a finished one needs no stop.
-    let run = get_run(env, target, run_id).await?;
+    let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
     if is_terminal(run.job_run_state().map(|s| s.as_str())) {
         return Ok(already_final(run_id, &run));
     }
@@ -181,7 +162,7 @@ async fn stop(
         // One run was asked for, so an entry without a run id is about it.
         .or_else(|| answer.errors().first())
         .and_then(|error| error.error_detail());
-    let run = get_run(env, target, run_id).await?;
+    let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
     if let Some(detail) = refusal {
         // The run may have ended between our look and the stop: that is no error.
         if is_terminal(run.job_run_state().map(|s| s.as_str())) {

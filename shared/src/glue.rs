@@ -14,7 +14,7 @@ use crate::arguments::EXECUTION_ID_KEY;
 use crate::config::Config;
 use crate::error::{from_sdk, HintTarget, PolysyncError};
 
-/// How many of a job's newest runs are searched for an execution's tag. Step Functions retries
+/// How many of a job's newest runs are searched for an execution's tag or a retry attempt. Step Functions retries
 /// a start within minutes, so its run is among the newest; the bound keeps a job with a long
 /// history from costing a long scan.
 pub const TAGGED_RUN_SCAN_LIMIT: usize = 200;
@@ -86,12 +86,12 @@ pub fn now() -> DateTime {
     DateTime::from(SystemTime::now())
 }
 
-/// The newest run of `job_name` tagged with `execution_id`, among the newest
-/// [`TAGGED_RUN_SCAN_LIMIT`] runs (Glue lists runs newest first).
-pub async fn find_tagged_run(
+/// The newest of a job's recent runs that `matches`, among the newest
+/// [`TAGGED_RUN_SCAN_LIMIT`] (Glue lists runs newest first).
+pub async fn find_recent_run(
     glue: &Client,
     target: HintTarget<'_>,
-    execution_id: &str,
+    matches: impl Fn(&JobRun) -> bool,
 ) -> Result<Option<JobRun>, PolysyncError> {
     let mut pages = glue
         .get_job_runs()
@@ -103,10 +103,7 @@ pub async fn find_tagged_run(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| from_sdk("GetJobRuns", Some(target), e))?;
         for run in page.job_runs() {
-            let tag = run
-                .arguments()
-                .and_then(|arguments| arguments.get(EXECUTION_ID_KEY));
-            if tag.map(String::as_str) == Some(execution_id) {
+            if matches(run) {
                 return Ok(Some(run.clone()));
             }
             scanned += 1;
@@ -116,6 +113,38 @@ pub async fn find_tagged_run(
         }
     }
     Ok(None)
+}
+
+/// The newest run of the job tagged with `execution_id` (`--polysync-execution-id`).
+pub async fn find_tagged_run(
+    glue: &Client,
+    target: HintTarget<'_>,
+    execution_id: &str,
+) -> Result<Option<JobRun>, PolysyncError> {
+    find_recent_run(glue, target, |run| {
+        run.arguments()
+            .and_then(|arguments| arguments.get(EXECUTION_ID_KEY))
+            .is_some_and(|tag| tag == execution_id)
+    })
+    .await
+}
+
+pub async fn get_job_run(
+    glue: &Client,
+    target: HintTarget<'_>,
+    job_run_id: &str,
+) -> Result<JobRun, PolysyncError> {
+    glue.get_job_run()
+        .job_name(target.job_name)
+        .run_id(job_run_id)
+        .send()
+        .await
+        .map_err(|e| from_sdk("GetJobRun", Some(target), e))?
+        .job_run
+        .ok_or_else(|| PolysyncError::GlueUnavailable {
+            operation: "GetJobRun",
+            detail: "the answer carried no JobRun".to_owned(),
+        })
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! The poll function: GetJobRun, mapped to the contract's status, and when to look again.
 
 use aws_sdk_glue::types::JobRun;
+use aws_sdk_glue::Client;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use crate::config::PollBounds;
-use crate::error::{from_sdk, PolysyncError};
+use crate::error::{from_sdk, HintTarget, PolysyncError};
 use crate::event::{parse_event, PollEvent, PollOutput};
-use crate::glue::{account_of, format_time, now, Env};
+use crate::glue::{account_of, find_recent_run, format_time, get_job_run, now, Env};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
 use crate::status::{is_terminal, RunStatus};
@@ -24,26 +25,96 @@ pub fn next_poll_seconds(age_seconds: i64, bounds: PollBounds) -> u32 {
     tenth.clamp(bounds.min_seconds, bounds.max_seconds)
 }
 
+/// Glue retries a run that ended in these states when the job's MaxRetries allows.
+const RETRIED_STATES: [&str; 2] = ["FAILED", "ERROR"];
+/// How long after a failed attempt its retry may take to appear before the failure is final.
+pub const RETRY_GRACE_SECONDS: i64 = 300;
+
 pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<PollOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
     let request: PollEvent = parse_event(payload)?;
     let run_id = RunId::parse("runId", &request.run_id)?;
     let target = env.hint_target(account_of(&context.invoked_function_arn), &run_id.job_name);
-    let answer = env
-        .glue
-        .get_job_run()
-        .job_name(&run_id.job_name)
-        .run_id(&run_id.job_run_id)
+    let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
+    let now_secs = now().secs();
+    let state = run.job_run_state().map(|s| s.as_str());
+    if state.is_some_and(|s| RETRIED_STATES.contains(&s)) {
+        match follow_retries(&env.glue, target, run.clone(), now_secs).await? {
+            Attempt::Final(last) => {
+                let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
+                return Ok(poll_output(env, &last_id, &last, now_secs));
+            }
+            Attempt::RetryPending(failed) => {
+                let failed_id = RunId::new(&run_id.job_name, failed.id().unwrap_or_default());
+                return Ok(retry_pending_output(env, &failed_id, &failed, now_secs));
+            }
+        }
+    }
+    Ok(poll_output(env, &run_id, &run, now_secs))
+}
+
+/// Where a chain of Glue retry attempts stands.
+enum Attempt {
+    /// The newest attempt: still live, or ended for good.
+    Final(JobRun),
+    /// This attempt failed and Glue has yet to start the retry the job allows.
+    RetryPending(JobRun),
+}
+
+/// Follows a failed run to its newest retry attempt (`PreviousRunId`, `Attempt`), so the
+/// execution reports the outcome of the last attempt rather than the first failure.
+async fn follow_retries(
+    glue: &Client,
+    target: HintTarget<'_>,
+    mut run: JobRun,
+    now_secs: i64,
+) -> Result<Attempt, PolysyncError> {
+    let max_retries = glue
+        .get_job()
+        .job_name(target.job_name)
         .send()
         .await
-        .map_err(|e| from_sdk("GetJobRun", Some(target), e))?;
-    let run = answer
-        .job_run()
-        .ok_or_else(|| PolysyncError::GlueUnavailable {
-            operation: "GetJobRun",
-            detail: "the answer carried no JobRun".to_owned(),
-        })?;
-    Ok(poll_output(env, &run_id, run, now().secs()))
+        .map_err(|e| from_sdk("GetJob", Some(target), e))?
+        .job
+        .map_or(0, |job| job.max_retries());
+    loop {
+        let failed = run
+            .job_run_state()
+            .is_some_and(|s| RETRIED_STATES.contains(&s.as_str()));
+        if !failed || run.attempt() >= max_retries {
+            return Ok(Attempt::Final(run));
+        }
+        let failed_id = run.id().unwrap_or_default().to_owned();
+        match find_recent_run(glue, target, |r| {
+            r.previous_run_id() == Some(failed_id.as_str())
+        })
+        .await?
+        {
+            Some(next) => run = next,
+            None => {
+                let ended = run.completed_on().map_or(now_secs, |t| t.secs());
+                return Ok(if now_secs - ended < RETRY_GRACE_SECONDS {
+                    Attempt::RetryPending(run)
+                } else {
+                    Attempt::Final(run)
+                });
+            }
+        }
+    }
+}
+
+/// A failed attempt that Glue will retry: not over yet, so the loop polls again soon.
+fn retry_pending_output(env: &Env, run_id: &RunId, run: &JobRun, now_secs: i64) -> PollOutput {
+    let mut output = poll_output(env, run_id, run, now_secs);
+    output.status = RunStatus::Starting;
+    output.terminal = false;
+    output.error_message = Some(format!(
+        "attempt {} failed ({}); Glue retries it",
+        run.attempt(),
+        run.error_message().unwrap_or("no message")
+    ));
+    output.next_poll_seconds = env.config.poll.min_seconds;
+    output
 }
 
 /// Maps a Glue run to the poll output; `now_secs` is the clock, as epoch seconds.

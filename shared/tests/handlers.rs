@@ -593,7 +593,8 @@ async fn poll_maps_each_glue_state() {
                     .job_run(run("jr_1", state.clone()))
                     .build()
             });
-        let env = env(&[&rule]);
+        let no_retries = max_retries(0);
+        let env = env(&[&rule, &no_retries]);
         let output = poll::handle(
             &env,
             event(json!({"runId": "team/nightly-sales/jr_1", "status": "Starting"})),
@@ -984,4 +985,113 @@ async fn discovery_refuses_a_token_it_did_not_make() {
     // An empty event starts from the beginning.
     let output = discover::handle(&env, event(Value::Null)).await.unwrap();
     assert!(output.jobs.is_empty() && output.next_token.is_none());
+}
+
+fn failed_run(id: &str, attempt: i32, previous: Option<&str>, completed_secs_ago: i64) -> JobRun {
+    let now = DateTime::from(std::time::SystemTime::now()).secs();
+    JobRun::builder()
+        .id(id)
+        .job_run_state(JobRunState::Failed)
+        .error_message(format!("{id} failed"))
+        .attempt(attempt)
+        .set_previous_run_id(previous.map(str::to_owned))
+        .started_on(DateTime::from_secs(now - completed_secs_ago - 60))
+        .completed_on(DateTime::from_secs(now - completed_secs_ago))
+        .build()
+}
+
+fn max_retries(n: i32) -> Rule {
+    mock!(Client::get_job).then_output(move || {
+        GetJobOutput::builder()
+            .job(Job::builder().name("nightly-sales").max_retries(n).build())
+            .build()
+    })
+}
+
+#[tokio::test]
+async fn poll_follows_glue_retry_attempts_to_the_newest() {
+    let get = mock!(Client::get_job_run).then_output(|| {
+        GetJobRunOutput::builder()
+            .job_run(failed_run("jr_0", 0, None, 30))
+            .build()
+    });
+    let runs = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(
+                JobRun::builder()
+                    .id("jr_2")
+                    .job_run_state(JobRunState::Running)
+                    .attempt(2)
+                    .previous_run_id("jr_1")
+                    .build(),
+            )
+            .job_runs(failed_run("jr_1", 1, Some("jr_0"), 10))
+            .job_runs(failed_run("jr_0", 0, None, 30))
+            .build()
+    });
+    let env = env(&[&get, &runs, &max_retries(2)]);
+    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        output.run_id, "nightly-sales/jr_2",
+        "runId moves to the newest attempt"
+    );
+    assert_eq!(output.status, RunStatus::Running);
+    assert_eq!(output.attempt, 2);
+    assert!(!output.terminal);
+}
+
+#[tokio::test]
+async fn a_failure_without_retries_left_is_final() {
+    let get = mock!(Client::get_job_run).then_output(|| {
+        GetJobRunOutput::builder()
+            .job_run(failed_run("jr_1", 1, Some("jr_0"), 5))
+            .build()
+    });
+    let runs = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
+    let env = env(&[&get, &runs, &max_retries(1)]);
+    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+        .await
+        .unwrap();
+    assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
+    assert_eq!(output.error_message.as_deref(), Some("jr_1 failed"));
+    assert_eq!(runs.num_calls(), 0, "no retry left: no search");
+}
+
+#[tokio::test]
+async fn a_retry_glue_has_yet_to_start_keeps_the_loop_polling_for_a_while() {
+    let runs = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(failed_run("jr_0", 0, None, 5))
+            .build()
+    });
+    let recent = mock!(Client::get_job_run).then_output(|| {
+        GetJobRunOutput::builder()
+            .job_run(failed_run("jr_0", 0, None, 5))
+            .build()
+    });
+    let env_recent = env(&[&recent, &runs, &max_retries(1)]);
+    let output = poll::handle(&env_recent, event(json!({"runId": "nightly-sales/jr_0"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (output.status, output.terminal),
+        (RunStatus::Starting, false)
+    );
+    assert_eq!(output.glue_state.as_deref(), Some("FAILED"));
+    assert!(output.error_message.unwrap().contains("Glue retries it"));
+    assert_eq!(output.next_poll_seconds, 15);
+
+    // A retry that never came within the grace period: the failure is final.
+    let old = mock!(Client::get_job_run).then_output(|| {
+        GetJobRunOutput::builder()
+            .job_run(failed_run("jr_0", 0, None, poll::RETRY_GRACE_SECONDS + 1))
+            .build()
+    });
+    let env_old = env(&[&old, &runs, &max_retries(1)]);
+    let output = poll::handle(&env_old, event(json!({"runId": "nightly-sales/jr_0"})))
+        .await
+        .unwrap();
+    assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
 }

@@ -371,7 +371,7 @@ async fn a_second_run_beyond_max_concurrent_runs_is_refused_by_glue() {
 }
 
 #[tokio::test]
-async fn glue_retry_attempts_are_new_runs_pointing_at_the_failed_one() {
+async fn poll_follows_glue_retry_attempts_to_the_last_outcome() {
     let standin = StandIn::shared();
     let env = standin.env(Config::default());
     let name = unique("retries");
@@ -391,8 +391,9 @@ async fn glue_retry_attempts_are_new_runs_pointing_at_the_failed_one() {
     let started = start::handle(&env, event(json!({"job": {"externalId": name}})))
         .await
         .unwrap();
-    let (_, first) = poll_until_terminal(&env, &started.run_id).await;
-    assert_eq!(first.status, RunStatus::Failed);
+    let (_, last) = poll_until_terminal(&env, &started.run_id).await;
+    assert_eq!(last.status, RunStatus::Success);
+    assert_eq!(last.attempt, 1);
     let runs = standin
         .glue()
         .get_job_runs()
@@ -402,7 +403,11 @@ async fn glue_retry_attempts_are_new_runs_pointing_at_the_failed_one() {
         .unwrap();
     let retry = &runs.job_runs()[0];
     assert_eq!(retry.previous_run_id(), Some(started.job_run_id.as_str()));
-    assert_eq!(retry.attempt(), 1);
+    assert_eq!(
+        last.run_id,
+        format!("{name}/{}", retry.id().unwrap()),
+        "runId moved to the retry"
+    );
 }
 
 #[tokio::test]
