@@ -1,0 +1,69 @@
+"""The demo: one Glue job run end to end through the real state machine, the real function
+binaries and the local Glue stand-in, printed as a timeline."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from harness import ROOT, LocalProduct
+
+JOB = "nightly-sales"
+
+
+def main() -> None:
+    job_input = json.loads((ROOT / "events" / "state-machine-input.json").read_text())
+    print("Bringing up the local AWS stand-in and the four Lambda binaries ...", flush=True)
+    with LocalProduct({"POLYSYNC_POLL_MIN_SECONDS": "2", "POLYSYNC_POLL_MAX_SECONDS": "5"}) as product:
+        product.create_job(JOB, WorkerType="G.1X", NumberOfWorkers=2, MaxRetries=1, Timeout=2880)
+        # The stand-in's Glue: 3 s starting, 12 s running, then SUCCEEDED.
+        product.script(JOB, {"starting": 3, "running": 12, "end": "SUCCEEDED"})
+        execution_name = f"{JOB}-demo-{int(time.time())}"
+        arn = product.start_execution(execution_name, job_input)
+        print(f"Execution {execution_name} of statemachine/glue-job.asl.json, input events/state-machine-input.json\n")
+        print(f"{'elapsed':>8}  {'state':<26} glue state")
+        printed = 0
+        while True:
+            execution = product.sfn.describe_execution(executionArn=arn)
+            history = product.history(arn)
+            for event in history[printed:]:
+                line = _timeline_line(event)
+                if line:
+                    elapsed = (event["timestamp"] - history[0]["timestamp"]).total_seconds()
+                    print(f"{elapsed:7.1f}s  {line}", flush=True)
+            printed = len(history)
+            if execution["status"] != "RUNNING":
+                break
+            time.sleep(0.25)
+
+        print(f"\nExecution {execution['status']}")
+        result = json.loads(execution.get("output") or execution.get("cause") or "{}")
+        if execution["status"] == "SUCCEEDED":
+            print(f"Glue run {result['runId']} ended {result['glueState']} ({result['status']})")
+        else:
+            print(f"Error {execution.get('error')}: {result}")
+        print(f"Monitor: {result.get('monitorUrl')}")
+        runs = product.runs(JOB)
+        print(f"Glue runs of {JOB}: {len(runs)} ({', '.join(r['JobRunState'] for r in runs)})")
+
+
+def _timeline_line(event: dict) -> str | None:
+    details = event.get("stateEnteredEventDetails")
+    if details:
+        return details["name"]
+    succeeded = event.get("lambdaFunctionSucceededEventDetails")
+    if succeeded:
+        output = json.loads(succeeded["output"])
+        if "glueState" in output:
+            wait = "" if output["terminal"] else f", next poll in {output['nextPollSeconds']} s"
+            return f"{'  └ poll':<26} {output['glueState']} → {output['status']}{wait}"
+        if "jobRunId" in output:
+            return f"{'  └ started':<26} {output['runId']}"
+    failed = event.get("lambdaFunctionFailedEventDetails")
+    if failed:
+        return f"{'  └ failed':<26} {failed.get('error')}"
+    return None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Brings up the local product: the AWS stand-in (moto + the Polysync Glue extension) and the
+four real Lambda binaries behind `cargo lambda watch`, then deploys the real
+`statemachine/glue-job.asl.json` into the stand-in's Step Functions interpreter.
+
+Used by the demo (scripts/demo) and the end-to-end tests (tests/e2e). Everything listens on free
+ports of 127.0.0.1 and stops with `close()` (or when this process ends).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+FUNCTIONS = {
+    "StartFunctionArn": "polysync-glue-start",
+    "PollFunctionArn": "polysync-glue-poll",
+    "CancelFunctionArn": "polysync-glue-cancel",
+}
+TERMINAL_EXECUTION_STATES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def function_arn(binary: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def definition_with_substitutions() -> str:
+    """The ASL as SAM deploys it: every ${...} replaced by its DefinitionSubstitutions value."""
+    text = (ROOT / "statemachine" / "glue-job.asl.json").read_text()
+    for placeholder, binary in FUNCTIONS.items():
+        text = text.replace("${" + placeholder + "}", function_arn(binary))
+    if "${" in text:
+        raise ValueError("the ASL has a ${...} without a local substitution")
+    return text
+
+
+class LocalProduct:
+    """The state machine, the functions and Glue, all local."""
+
+    def __init__(self, function_env: dict[str, str] | None = None, concurrency: int = 4) -> None:
+        self.logs = Path(tempfile.mkdtemp(prefix="polysync-local-"))
+        self._processes: list[subprocess.Popen] = []
+        try:
+            self.url = self._start_standin()
+            self.lambda_url = self._start_functions(function_env or {}, concurrency)
+            self._post("/polysync-standin/lambda", {"url": self.lambda_url})
+            session = boto3.session.Session(
+                aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
+            )
+            config = Config(retries={"max_attempts": 1}, read_timeout=900)
+            self.glue = session.client("glue", endpoint_url=self.url, config=config)
+            self.sfn = session.client("stepfunctions", endpoint_url=self.url, config=config)
+            self.lambda_ = session.client("lambda", endpoint_url=self.url, config=config)
+            self.state_machine_arn = self.sfn.create_state_machine(
+                name="polysync-glue-job",
+                definition=definition_with_substitutions(),
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/polysync-glue-job",
+            )["stateMachineArn"]
+        except BaseException:
+            self.close()
+            raise
+
+    # --- processes ---------------------------------------------------------------------------
+
+    def _start_standin(self) -> str:
+        python = os.environ.get("POLYSYNC_STANDIN_PYTHON", sys.executable)
+        process = subprocess.Popen(
+            [python, str(ROOT / "standins" / "glue_standin.py"), "--port", "0", "--parent-pid", str(os.getpid())],
+            stdout=subprocess.PIPE,
+            stderr=open(self.logs / "standin.log", "wb"),
+            text=True,
+        )
+        self._processes.append(process)
+        line = process.stdout.readline().strip()
+        if not line.startswith("POLYSYNC_STANDIN_URL="):
+            raise RuntimeError(f"the stand-in did not start (see {self.logs / 'standin.log'}): {line!r}")
+        return line.split("=", 1)[1]
+
+    def _start_functions(self, function_env: dict[str, str], concurrency: int) -> str:
+        port = free_port()
+        env_vars = {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            **function_env,
+        }
+        cargo_lambda = Path(sys.executable).parent / "cargo-lambda"
+        process = subprocess.Popen(
+            [
+                str(cargo_lambda), "lambda", "watch", "--ignore-changes", "--quiet",
+                "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
+                "--concurrency", str(concurrency),
+                "--env-var", ",".join(f"{k}={v}" for k, v in env_vars.items()),
+            ],
+            cwd=ROOT,
+            stdout=open(self.logs / "functions.log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: close() stops the binaries too
+        )
+        self._processes.append(process)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"cargo lambda watch did not start; see {self.logs / 'functions.log'}")
+                time.sleep(0.2)
+        return f"http://127.0.0.1:{port}"
+
+    def close(self) -> None:
+        for process in reversed(self._processes):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+        self._processes.clear()
+        if not os.environ.get("POLYSYNC_KEEP_LOGS"):
+            shutil.rmtree(self.logs, ignore_errors=True)
+
+    def __enter__(self) -> "LocalProduct":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- the stand-in's control endpoints ----------------------------------------------------
+
+    def _post(self, path: str, body: Any) -> Any:
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as answer:
+            return json.loads(answer.read())
+
+    def script(self, job_name: str, script: dict[str, Any]) -> None:
+        self._post(f"/polysync-standin/jobs/{urllib.request.quote(job_name, safe='')}/script", script)
+
+    def fault(self, **fault: Any) -> None:
+        self._post("/polysync-standin/faults", fault)
+
+    def requests(self, operation: str) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"{self.url}/polysync-standin/requests?operation={operation}") as answer:
+            return [r["body"] for r in json.loads(answer.read())]
+
+    # --- Glue and Step Functions ---------------------------------------------------------------
+
+    def create_job(self, name: str, **definition: Any) -> None:
+        self.glue.create_job(
+            Name=name,
+            Role=f"arn:aws:iam::{ACCOUNT}:role/glue",
+            Command={"Name": "glueetl", "ScriptLocation": f"s3://scripts/{name}.py"},
+            GlueVersion="4.0",
+            **definition,
+        )
+
+    def start_execution(self, name: str, job_input: dict[str, Any]) -> str:
+        return self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(job_input)
+        )["executionArn"]
+
+    def wait(self, execution_arn: str, timeout: float = 180) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.sfn.describe_execution(executionArn=execution_arn)
+            if execution["status"] in TERMINAL_EXECUTION_STATES:
+                return execution
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still {execution['status']} after {timeout} s")
+            time.sleep(0.25)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events, token = [], None
+        while True:
+            page = self.sfn.get_execution_history(
+                executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+            )
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+    def runs(self, job_name: str) -> list[dict[str, Any]]:
+        return self.glue.get_job_runs(JobName=job_name)["JobRuns"]
+
+    def function_logs(self) -> str:
+        return (self.logs / "functions.log").read_text(errors="replace")

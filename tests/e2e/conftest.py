@@ -1,0 +1,15 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "standins"))
+
+from harness import LocalProduct  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def product():
+    # Short polling bounds so a run of a few seconds is followed through several loop turns.
+    with LocalProduct({"POLYSYNC_POLL_MIN_SECONDS": "1", "POLYSYNC_POLL_MAX_SECONDS": "2"}) as local:
+        yield local

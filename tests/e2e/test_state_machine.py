@@ -1,0 +1,149 @@
+"""The real statemachine/glue-job.asl.json, executed by moto's Step Functions interpreter, its
+Lambda tasks answered by the real function binaries, Glue by the stand-in."""
+
+import itertools
+import json
+import time
+
+CANARY = "canary-secret-7d41"
+_names = itertools.count()
+
+
+def unique(prefix):
+    return f"{prefix}-{int(time.time())}-{next(_names)}"
+
+
+def states_entered(history):
+    return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+
+def lambda_failures(history):
+    return [e["lambdaFunctionFailedEventDetails"] for e in history if e["type"] == "LambdaFunctionFailed"]
+
+
+def lambda_outputs(history):
+    return [e["lambdaFunctionSucceededEventDetails"]["output"] for e in history if e["type"] == "LambdaFunctionSucceeded"]
+
+
+def test_success_ends_with_the_final_poll_and_one_glue_run(product):
+    job = unique("e2e-success")
+    product.create_job(job)
+    product.script(job, {"starting": 0.5, "running": 4, "end": "SUCCEEDED"})
+    execution_name = unique("exec")
+    arn = product.start_execution(execution_name, {
+        "job": {"externalId": job, "jobType": "AWS Glue Job"},
+        "parameters": [{"name": "token", "direction": "Input", "value": CANARY}],
+    })
+    execution = product.wait(arn)
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    assert output["status"] == "Success" and output["glueState"] == "SUCCEEDED" and output["terminal"] is True
+
+    history = product.history(arn)
+    entered = states_entered(history)
+    assert entered[:4] == ["HasParameters", "Start", "TrackRun", "Poll"]
+    assert "WaitForRun" in entered, "a 4 s run is polled more than once"
+    assert entered[-1] == "Succeeded"
+
+    runs = product.runs(job)
+    assert len(runs) == 1
+    assert runs[0]["JobRunState"] == "SUCCEEDED"
+    assert runs[0]["Arguments"]["--polysync-execution-id"] == execution_name
+    assert output["runId"] == f"{job}/{runs[0]['Id']}"
+
+    # The secret reached Glue, and nothing else: no function output, no log line.
+    assert runs[0]["Arguments"]["--token"] == CANARY
+    assert all(CANARY not in text for text in lambda_outputs(history))
+    assert CANARY not in execution["output"]
+    logs = product.function_logs()
+    assert "started Glue job run" in logs, "the start binary's log lines are captured"
+    assert CANARY not in logs
+
+
+def test_a_failed_run_ends_in_job_failed_with_its_cause(product):
+    job = unique("e2e-failure")
+    product.create_job(job)
+    product.script(job, {"starting": 0.3, "running": 1, "end": "FAILED", "errorMessage": "AnalysisException: no table sales"})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    execution = product.wait(arn)
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "Polysync.JobFailed"
+    cause = json.loads(execution["cause"])
+    assert cause["glueState"] == "FAILED"
+    assert "no table sales" in cause["errorMessage"]
+    assert cause["monitorUrl"].startswith("https://us-east-1.console.aws.amazon.com/gluestudio/")
+    assert states_entered(product.history(arn))[-1] == "Polysync.JobFailed"
+
+
+def test_a_run_stopped_mid_way_ends_in_job_cancelled(product):
+    job = unique("e2e-cancel")
+    product.create_job(job)
+    product.script(job, {"starting": 0.3, "running": 120, "stopping": 0.5})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    deadline = time.monotonic() + 60
+    while "WaitForRun" not in states_entered(product.history(arn)):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    run_id = f"{job}/{product.runs(job)[0]['Id']}"
+    # Stopped as a person would from Polysync: the real cancel binary, invoked through Lambda.
+    answer = product.lambda_.invoke(FunctionName="polysync-glue-cancel", Payload=json.dumps({"runId": run_id}))
+    assert "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read())["stopRequested"] is True
+
+    execution = product.wait(arn)
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "Polysync.JobCancelled"
+    assert json.loads(execution["cause"])["glueState"] == "STOPPED"
+    assert product.runs(job)[0]["JobRunState"] == "STOPPED"
+
+
+def test_a_start_throttled_twice_is_retried_without_a_second_run(product):
+    job = unique("e2e-throttled")
+    product.create_job(job)
+    product.script(job, {"starting": 0.3, "running": 0.5})
+    product.fault(operation="StartJobRun", kind="throttle", count=2, job=job)
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    execution = product.wait(arn)
+    assert execution["status"] == "SUCCEEDED", execution
+
+    failures = lambda_failures(product.history(arn))
+    assert [f["error"] for f in failures] == ["Glue.ThrottlingException"] * 2
+    assert len([b for b in product.requests("StartJobRun") if b["JobName"] == job]) == 3
+    # The retried attempts looked for their run before starting one.
+    assert len([b for b in product.requests("GetJobRuns") if b["JobName"] == job]) >= 2
+    assert len(product.runs(job)) == 1
+
+
+def test_a_refused_event_fails_at_once_and_no_glue_run_exists(product):
+    job = unique("e2e-invalid")
+    product.create_job(job)
+    arn = product.start_execution(unique("exec"), {
+        "job": {"externalId": job},
+        "parameters": [{"name": "mode=full", "direction": "Input", "value": "x"}],
+    })
+    execution = product.wait(arn)
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "Polysync.InvalidInput"
+    assert "parameters[0].name" in execution["cause"]
+    history = product.history(arn)
+    assert len([e for e in history if e["type"] == "LambdaFunctionScheduled"]) == 1, "never retried"
+    assert states_entered(history)[-1] == "StartRefused"
+    assert not [b for b in product.requests("StartJobRun") if b["JobName"] == job]
+    assert product.runs(job) == []
+
+
+def test_the_execution_follows_glue_s_own_retry_attempt(product):
+    job = unique("e2e-glue-retry")
+    product.create_job(job, MaxRetries=1)
+    product.script(job, {"starting": 0.3, "running": 1, "attempts": [
+        {"end": "FAILED", "errorMessage": "transient executor loss"}, {"end": "SUCCEEDED"}]})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    execution = product.wait(arn)
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    runs = product.runs(job)
+    assert len(runs) == 2
+    retry = next(r for r in runs if r["Attempt"] == 1)
+    assert retry["PreviousRunId"] == next(r for r in runs if r["Attempt"] == 0)["Id"]
+    assert output["runId"] == f"{job}/{retry['Id']}"
+    assert output["attempt"] == 1
