@@ -1,0 +1,112 @@
+"""template.yaml and the ASL read as data: the wiring SAM and IAM rely on."""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARIES = {
+    "StartFunction": "polysync-glue-start",
+    "PollFunction": "polysync-glue-poll",
+    "CancelFunction": "polysync-glue-cancel",
+    "DiscoverFunction": "polysync-glue-discover",
+}
+# Glue actions that IAM authorizes only on "*" (no resource-level permission).
+GLUE_ACTIONS_WITHOUT_RESOURCES = {"glue:GetJobs"}
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """Reads !Ref, !GetAtt, !Sub ... as {"Fn": value}, enough to inspect the template."""
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _tag)
+
+
+def template():
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=CloudFormationLoader)
+
+
+def resources(kind):
+    return {name: r for name, r in template()["Resources"].items() if r["Type"] == kind}
+
+
+def test_every_asl_placeholder_has_a_substitution_and_the_other_way_round():
+    asl_text = (ROOT / "statemachine" / "glue-job.asl.json").read_text()
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", asl_text))
+    machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]
+    assert machine["DefinitionUri"] == "statemachine/glue-job.asl.json"
+    assert placeholders == set(machine["DefinitionSubstitutions"])
+    assert placeholders == {"StartFunctionArn", "PollFunctionArn", "CancelFunctionArn"}
+
+
+def test_the_asl_uses_jsonpath_and_names_the_contract_fail_states():
+    asl = json.loads((ROOT / "statemachine" / "glue-job.asl.json").read_text())
+    assert asl["QueryLanguage"] == "JSONPath"
+    errors = {s.get("Error") for s in asl["States"].values() if s["Type"] == "Fail"}
+    assert {"Polysync.JobFailed", "Polysync.JobCancelled", "Polysync.JobEndedUnknown"} <= errors
+    never_retried = {"Polysync.InvalidInput", "Polysync.ForbiddenArgument", "Glue.AccessDeniedException",
+                     "Glue.EntityNotFoundException", "States.ALL"}
+    for name, state in asl["States"].items():
+        for retrier in state.get("Retry", []):
+            assert not never_retried & set(retrier["ErrorEquals"]), name
+            assert retrier["JitterStrategy"] == "FULL" and retrier["BackoffRate"] > 1, name
+
+
+def test_each_function_builds_its_contract_binary_for_arm64_al2023():
+    globals_ = template()["Globals"]["Function"]
+    assert globals_["Runtime"] == "provided.al2023"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Tracing"] == "Active"
+    functions = resources("AWS::Serverless::Function")
+    assert set(functions) == set(BINARIES)
+    for name, function in functions.items():
+        assert function["Metadata"]["BuildMethod"] == "rust-cargolambda"
+        assert function["Metadata"]["BuildProperties"]["Binary"] == BINARIES[name]
+        assert function["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def _statements(policies):
+    for policy in policies:
+        yield from policy.get("Statement", [])
+
+
+def test_iam_is_least_privilege():
+    job_arn = {"Sub": "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${GlueJobNamePrefix}*"}
+    for name, function in resources("AWS::Serverless::Function").items():
+        for statement in _statements(function["Properties"]["Policies"]):
+            actions = statement["Action"]
+            assert all(a != "*" and not a.endswith(":*") for a in actions), name
+            if set(actions) <= GLUE_ACTIONS_WITHOUT_RESOURCES:
+                assert statement["Resource"] == "*"
+            else:
+                assert statement["Resource"] == job_arn, name
+    machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]
+    for statement in _statements(machine["Policies"]):
+        assert all(a.startswith("logs:") and not a.endswith(":*") for a in statement["Action"])
+
+
+def test_logs_are_kept_for_a_while_and_execution_data_is_not_logged():
+    groups = resources("AWS::Logs::LogGroup")
+    assert len(groups) == 5
+    assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups.values())
+    logging = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]["Logging"]
+    assert logging["IncludeExecutionData"] is False
+
+
+def test_aborted_executions_cancel_their_run():
+    event = resources("AWS::Serverless::Function")["CancelFunction"]["Properties"]["Events"]["ExecutionEnded"]
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert set(pattern["detail"]["status"]) == {"ABORTED", "TIMED_OUT", "FAILED"}
