@@ -72,11 +72,7 @@ class LocalProduct:
             self.glue = session.client("glue", endpoint_url=self.url, config=config)
             self.sfn = session.client("stepfunctions", endpoint_url=self.url, config=config)
             self.lambda_ = session.client("lambda", endpoint_url=self.url, config=config)
-            self.state_machine_arn = self.sfn.create_state_machine(
-                name="polysync-glue-job",
-                definition=definition_with_substitutions(),
-                roleArn=f"arn:aws:iam::{ACCOUNT}:role/polysync-glue-job",
-            )["stateMachineArn"]
+            self.state_machine_arn = self.create_state_machine("polysync-glue-job")
         except BaseException:
             self.close()
             raise
@@ -169,6 +165,10 @@ class LocalProduct:
     def fault(self, **fault: Any) -> None:
         self._post("/polysync-standin/faults", fault)
 
+    def clear_faults(self) -> None:
+        request = urllib.request.Request(self.url + "/polysync-standin/faults", method="DELETE")
+        urllib.request.urlopen(request).close()
+
     def requests(self, operation: str) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/polysync-standin/requests?operation={operation}") as answer:
             return [r["body"] for r in json.loads(answer.read())]
@@ -184,10 +184,43 @@ class LocalProduct:
             **definition,
         )
 
-    def start_execution(self, name: str, job_input: dict[str, Any]) -> str:
+    def create_state_machine(self, name: str, timeout_seconds: int | None = None) -> str:
+        """The real ASL; `timeout_seconds` adds a TimeoutSeconds, as a deployment may."""
+        definition = json.loads(definition_with_substitutions())
+        if timeout_seconds is not None:
+            definition["TimeoutSeconds"] = timeout_seconds
+        return self.sfn.create_state_machine(
+            name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/polysync-glue-job"
+        )["stateMachineArn"]
+
+    def start_execution(self, name: str, job_input: dict[str, Any], state_machine_arn: str | None = None) -> str:
         return self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(job_input)
+            stateMachineArn=state_machine_arn or self.state_machine_arn, name=name, input=json.dumps(job_input)
         )["executionArn"]
+
+    def execution_status_change(self, execution_arn: str) -> dict[str, Any]:
+        """The EventBridge event AWS sends when an execution ends, as template.yaml's rule gets it."""
+        execution = self.sfn.describe_execution(executionArn=execution_arn)
+        return {
+            "version": "0",
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": ACCOUNT,
+            "region": REGION,
+            "resources": [execution_arn],
+            "detail": {
+                "executionArn": execution_arn,
+                "stateMachineArn": execution["stateMachineArn"],
+                "name": execution["name"],
+                "status": execution["status"],
+                "input": execution["input"],
+            },
+        }
+
+    def invoke(self, function: str, payload: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Invokes a real binary through Lambda; (whether it failed, its JSON answer)."""
+        answer = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(payload))
+        return "FunctionError" in answer, json.loads(answer["Payload"].read())
 
     def wait(self, execution_arn: str, timeout: float = 180) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -176,6 +176,7 @@ pub struct DiscoveredParameter {
 /// Deserializes an event, turning a serde failure into `Polysync.InvalidInput` that names the
 /// field by its JSON path (`job.attributes.glueVersion`, `parameters[2].name`).
 pub fn parse_event<T: serde::de::DeserializeOwned>(event: Value) -> Result<T, PolysyncError> {
+    require_object("event", &event)?;
     serde_path_to_error::deserialize(event).map_err(|error| {
         let mut field = error.path().to_string();
         let rule = error.inner().to_string();
@@ -195,6 +196,32 @@ pub fn parse_event<T: serde::de::DeserializeOwned>(event: Value) -> Result<T, Po
         }
         PolysyncError::invalid(field, rule)
     })
+}
+
+/// serde reads a struct from a JSON array too, field by field in order; an event whose object
+/// is an array is malformed, not a shorthand.
+pub fn require_object(field: &str, value: &Value) -> Result<(), PolysyncError> {
+    if value.is_object() {
+        Ok(())
+    } else {
+        Err(PolysyncError::invalid(field, "must be a JSON object"))
+    }
+}
+
+/// The objects inside a start event that serde would also read from arrays.
+pub fn require_start_objects(event: &Value) -> Result<(), PolysyncError> {
+    if let Some(job) = event.get("job").filter(|job| !job.is_null()) {
+        require_object("job", job)?;
+        if let Some(attributes) = job.get("attributes").filter(|a| !a.is_null()) {
+            require_object("job.attributes", attributes)?;
+        }
+    }
+    if let Some(parameters) = event.get("parameters").and_then(Value::as_array) {
+        for (index, parameter) in parameters.iter().enumerate() {
+            require_object(&format!("parameters[{index}]"), parameter)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -234,6 +261,7 @@ mod tests {
             "retryCount"
         );
         assert_eq!(field_of(json!("nightly-sales")), "event");
+        assert_eq!(field_of(json!([{"externalId": "a"}])), "event");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::arguments::{self, Arguments, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
 use crate::compute::{Compute, JobCompute};
 use crate::config::Config;
 use crate::error::{from_sdk, PolysyncError};
-use crate::event::{parse_event, StartEvent, StartOutput};
+use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
 use crate::glue::{account_of, find_tagged_run, format_time, now, Env};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
@@ -54,6 +54,7 @@ fn one_line(field: &str, text: &str, max_chars: usize) -> Result<(), PolysyncErr
 
 impl StartPlan {
     pub fn from_event(event: Value, config: &Config) -> Result<Self, PolysyncError> {
+        require_start_objects(&event)?;
         let event: StartEvent = parse_event(event)?;
         let job = &event.job;
         one_line("job.externalId", &job.external_id, MAX_JOB_NAME_CHARS)?;

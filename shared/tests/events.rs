@@ -10,18 +10,26 @@ use polysync_glue::start::StartPlan;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
 fn the_state_machine_input_is_the_contract_example() {
-    let plan = StartPlan::from_event(fixture("state-machine-input.json"), &Config::default()).unwrap();
+    let plan =
+        StartPlan::from_event(fixture("state-machine-input.json"), &Config::default()).unwrap();
     assert_eq!(plan.job_name, "nightly-sales");
     assert_eq!(
         plan.arguments.keys(),
-        ["--run_date", "--target_path", "--batch_size", "--glue-version"]
+        [
+            "--run_date",
+            "--target_path",
+            "--batch_size",
+            "--glue-version"
+        ]
     );
     assert_eq!(plan.arguments.warnings.len(), 1);
 }
@@ -50,7 +58,10 @@ fn the_discover_event_starts_from_the_first_page() {
 #[test]
 fn the_aborted_execution_event_carries_a_start_event_as_its_input() {
     let event = fixture("cancel-execution-aborted.json");
-    assert_eq!(event["detail-type"], "Step Functions Execution Status Change");
+    assert_eq!(
+        event["detail-type"],
+        "Step Functions Execution Status Change"
+    );
     assert_eq!(event["detail"]["status"], "ABORTED");
     let input: Value = serde_json::from_str(event["detail"]["input"].as_str().unwrap()).unwrap();
     StartPlan::from_event(input, &Config::default()).unwrap();

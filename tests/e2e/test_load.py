@@ -1,0 +1,15 @@
+"""100 executions at once through the local state machine with 20 % of Glue calls failing:
+every execution ends as its run did, with exactly one Glue run, and no run is left live."""
+
+from harness import LocalProduct
+from load import run_load
+
+
+def test_one_hundred_executions_under_twenty_percent_faults():
+    with LocalProduct({"POLYSYNC_POLL_MIN_SECONDS": "1", "POLYSYNC_POLL_MAX_SECONDS": "2"}, concurrency=8) as product:
+        result = run_load(product, executions=100, fault_rate=0.2, timeout=600)
+    print(result.report())
+    assert result.wrong_outcomes == []
+    assert result.runs_per_execution == {1: 100}
+    assert result.runs_left_live == 0
+    assert sum(result.lambda_failures.values()) > 0, "the faults reached the functions"
