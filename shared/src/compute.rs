@@ -67,6 +67,25 @@ fn whole_number(value: &Value, allow_zero: bool) -> Result<i32, String> {
     Ok(number)
 }
 
+/// A present, non-null number attribute.
+fn number(value: &Option<Value>) -> Option<&Value> {
+    value.as_ref().filter(|v| !v.is_null())
+}
+
+/// Validates an attribute when present; the error names it.
+fn attribute<T, U>(
+    name: &str,
+    value: Option<T>,
+    validate: impl FnOnce(T) -> Result<U, String>,
+) -> Result<Option<U>, PolysyncError> {
+    value
+        .map(|v| {
+            validate(v)
+                .map_err(|rule| PolysyncError::invalid(format!("job.attributes.{name}"), rule))
+        })
+        .transpose()
+}
+
 /// The compute a job asks for, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobCompute {
@@ -80,51 +99,31 @@ pub struct JobCompute {
 
 impl JobCompute {
     pub fn from_attributes(attributes: &JobAttributes) -> Result<Self, PolysyncError> {
-        let field = |name: &str| format!("job.attributes.{name}");
-        let worker_type = attributes
-            .glue_worker_type
-            .as_deref()
-            .map(|t| {
-                validate_worker_type(t)
-                    .map_err(|rule| PolysyncError::invalid(field("glueWorkerType"), rule))
-            })
-            .transpose()?;
-        let number_of_workers = attributes
-            .glue_number_of_workers
-            .as_ref()
-            .filter(|v| !v.is_null())
-            .map(|v| {
-                whole_number(v, false)
-                    .map_err(|rule| PolysyncError::invalid(field("glueNumberOfWorkers"), rule))
-            })
-            .transpose()?;
-        let glue_version = attributes
-            .glue_version
-            .as_deref()
-            .map(|v| {
-                validate_glue_version(v)
-                    .map_err(|rule| PolysyncError::invalid(field("glueVersion"), rule))
-            })
-            .transpose()?;
-        let timeout_minutes = attributes
-            .glue_timeout_minutes
-            .as_ref()
-            .filter(|v| !v.is_null())
-            .map(|v| {
-                whole_number(v, false)
-                    .and_then(validate_timeout_minutes)
-                    .map_err(|rule| PolysyncError::invalid(field("glueTimeoutMinutes"), rule))
-            })
-            .transpose()?;
-        let max_retries = attributes
-            .glue_max_retries
-            .as_ref()
-            .filter(|v| !v.is_null())
-            .map(|v| {
-                whole_number(v, true)
-                    .map_err(|rule| PolysyncError::invalid(field("glueMaxRetries"), rule))
-            })
-            .transpose()?;
+        let worker_type = attribute(
+            "glueWorkerType",
+            attributes.glue_worker_type.as_deref(),
+            validate_worker_type,
+        )?;
+        let number_of_workers = attribute(
+            "glueNumberOfWorkers",
+            number(&attributes.glue_number_of_workers),
+            |v| whole_number(v, false),
+        )?;
+        let glue_version = attribute(
+            "glueVersion",
+            attributes.glue_version.as_deref(),
+            validate_glue_version,
+        )?;
+        let timeout_minutes = attribute(
+            "glueTimeoutMinutes",
+            number(&attributes.glue_timeout_minutes),
+            |v| whole_number(v, false).and_then(validate_timeout_minutes),
+        )?;
+        let max_retries = attribute(
+            "glueMaxRetries",
+            number(&attributes.glue_max_retries),
+            |v| whole_number(v, true),
+        )?;
         Ok(Self {
             worker_type,
             number_of_workers,

@@ -31,13 +31,16 @@ def _wait_until_polling(product, arn):
         time.sleep(0.2)
 
 
-def _stopped_within(product, job, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if product.runs(job)[0]["JobRunState"] == "STOPPED":
-            return True
+def _deliver_status_change_and_expect_stopped(product, arn, job):
+    # What the EventBridge rule of template.yaml delivers to the cancel function.
+    failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
+    assert not failed, answer
+    assert answer["stopRequested"] is True
+    # STOPPED within one poll interval (the e2e bounds are 1-2 s).
+    deadline = time.monotonic() + 2.0
+    while product.runs(job)[0]["JobRunState"] != "STOPPED":
+        assert time.monotonic() < deadline, product.runs(job)[0]["JobRunState"]
         time.sleep(0.1)
-    return False
 
 
 def test_an_aborted_execution_leaves_no_run_behind(product):
@@ -48,12 +51,7 @@ def test_an_aborted_execution_leaves_no_run_behind(product):
     _wait_until_polling(product, arn)
     product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
     assert product.wait(arn)["status"] == "ABORTED"
-    # What the EventBridge rule of template.yaml delivers to the cancel function.
-    failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
-    assert not failed, answer
-    assert answer["stopRequested"] is True
-    # Within one poll interval (the e2e bounds are 1-2 s).
-    assert _stopped_within(product, job, 2.0)
+    _deliver_status_change_and_expect_stopped(product, arn, job)
 
 
 def test_a_timed_out_execution_leaves_no_run_behind(product):
@@ -65,10 +63,7 @@ def test_a_timed_out_execution_leaves_no_run_behind(product):
     execution = product.wait(arn, timeout=60)
     assert execution["status"] == "TIMED_OUT", execution
     assert product.runs(job)[0]["JobRunState"] == "RUNNING", "left running until cancel"
-    failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
-    assert not failed, answer
-    assert answer["stopRequested"] is True
-    assert _stopped_within(product, job, 2.0)
+    _deliver_status_change_and_expect_stopped(product, arn, job)
 
 
 def test_the_status_change_of_a_succeeded_execution_stops_nothing(product):

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_glue::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_glue::types::{ExecutionProperty, JobCommand, WorkerType};
 use aws_sdk_glue::Client;
 use polysync_glue::config::Config;
 use polysync_glue::Env;
@@ -38,6 +39,29 @@ fn standin_python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// A Glue job definition for the stand-in; the default is a G.1X × 5 Spark job.
+pub struct Definition {
+    pub worker_type: Option<WorkerType>,
+    pub workers: Option<i32>,
+    pub timeout: Option<i32>,
+    pub max_retries: i32,
+    pub max_concurrent_runs: i32,
+    pub default_arguments: Vec<(String, String)>,
+}
+
+impl Default for Definition {
+    fn default() -> Self {
+        Self {
+            worker_type: Some(WorkerType::G1X),
+            workers: Some(5),
+            timeout: Some(2880),
+            max_retries: 0,
+            max_concurrent_runs: 1,
+            default_arguments: Vec::new(),
+        }
+    }
 }
 
 /// A child process killed when dropped.
@@ -145,6 +169,34 @@ impl StandIn {
             .endpoint_url(&self.url)
             .build();
         Client::from_conf(config)
+    }
+
+    /// Creates a Glue job (Glue 4.0, a Spark script) through the real SDK.
+    pub async fn create_job(&self, name: &str, definition: Definition) {
+        self.glue()
+            .create_job()
+            .name(name)
+            .role("arn:aws:iam::123456789012:role/glue")
+            .command(
+                JobCommand::builder()
+                    .name("glueetl")
+                    .script_location("s3://scripts/job.py")
+                    .build(),
+            )
+            .glue_version("4.0")
+            .set_worker_type(definition.worker_type)
+            .set_number_of_workers(definition.workers)
+            .set_timeout(definition.timeout)
+            .max_retries(definition.max_retries)
+            .execution_property(
+                ExecutionProperty::builder()
+                    .max_concurrent_runs(definition.max_concurrent_runs)
+                    .build(),
+            )
+            .set_default_arguments(Some(definition.default_arguments.into_iter().collect()))
+            .send()
+            .await
+            .expect("CreateJob on the stand-in");
     }
 
     pub fn env(&self, config: Config) -> Env {

@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_glue::types::{ExecutionProperty, JobCommand, WorkerType};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use polysync_glue::config::{Config, PlatformDefaults};
 use polysync_glue::event::{PollOutput, Source};
 use polysync_glue::status::RunStatus;
 use polysync_glue::{cancel, discover, poll, start, Env, PolysyncError};
-use polysync_glue_integration::{unique, StandIn, FUNCTION_ARN};
+use polysync_glue_integration::{unique, Definition, StandIn, FUNCTION_ARN};
 use serde_json::{json, Value};
 
 fn event(payload: Value) -> LambdaEvent<Value> {
@@ -21,56 +20,6 @@ fn event(payload: Value) -> LambdaEvent<Value> {
 
 fn error_type(error: PolysyncError) -> String {
     Diagnostic::from(error).error_type
-}
-
-struct Definition {
-    worker_type: Option<WorkerType>,
-    workers: Option<i32>,
-    timeout: Option<i32>,
-    max_retries: i32,
-    max_concurrent_runs: i32,
-    default_arguments: Vec<(String, String)>,
-}
-
-impl Default for Definition {
-    fn default() -> Self {
-        Self {
-            worker_type: Some(WorkerType::G1X),
-            workers: Some(5),
-            timeout: Some(2880),
-            max_retries: 0,
-            max_concurrent_runs: 1,
-            default_arguments: Vec::new(),
-        }
-    }
-}
-
-async fn create_job(standin: &StandIn, name: &str, definition: Definition) {
-    standin
-        .glue()
-        .create_job()
-        .name(name)
-        .role("arn:aws:iam::123456789012:role/glue")
-        .command(
-            JobCommand::builder()
-                .name("glueetl")
-                .script_location("s3://scripts/job.py")
-                .build(),
-        )
-        .glue_version("4.0")
-        .set_worker_type(definition.worker_type)
-        .set_number_of_workers(definition.workers)
-        .set_timeout(definition.timeout)
-        .max_retries(definition.max_retries)
-        .execution_property(
-            ExecutionProperty::builder()
-                .max_concurrent_runs(definition.max_concurrent_runs)
-                .build(),
-        )
-        .set_default_arguments(Some(definition.default_arguments.into_iter().collect()))
-        .send()
-        .await
-        .expect("CreateJob on the stand-in");
 }
 
 /// The StartJobRun request body the stand-in received for `job_name`.
@@ -134,7 +83,7 @@ async fn start_sends_each_precedence_combination_over_the_wire() {
     ];
     for (attributes, with_platform, (worker_type, workers, timeout, version)) in cases {
         let name = unique("precedence");
-        create_job(standin, &name, Definition::default()).await;
+        standin.create_job(&name, Definition::default()).await;
         let env = standin.env(if with_platform {
             platform.clone()
         } else {
@@ -192,7 +141,7 @@ async fn start_sends_each_precedence_combination_over_the_wire() {
 async fn start_reports_where_each_compute_value_came_from() {
     let standin = StandIn::shared();
     let name = unique("sources");
-    create_job(standin, &name, Definition::default()).await;
+    standin.create_job(&name, Definition::default()).await;
     let env = standin.env(Config::default());
     let payload = json!({"job": {"externalId": name, "attributes": {"glueNumberOfWorkers": 4}}});
     let output = start::handle(&env, event(payload)).await.unwrap();
@@ -254,7 +203,7 @@ async fn poll_follows_a_run_to_each_final_state() {
     ];
     for (end, status, message) in ends {
         let name = unique(&format!("ends-{}", end.to_lowercase()));
-        create_job(standin, &name, Definition::default()).await;
+        standin.create_job(&name, Definition::default()).await;
         let mut script = json!({"starting": 0.3, "waiting": 0.3, "running": 0.6, "end": end});
         if end == "FAILED" {
             script["errorMessage"] = json!("Py4JJavaError: table not found");
@@ -288,7 +237,7 @@ async fn cancel_stops_a_running_run_and_leaves_a_finished_one_alone() {
     let standin = StandIn::shared();
     let env = standin.env(Config::default());
     let name = unique("cancel");
-    create_job(standin, &name, Definition::default()).await;
+    standin.create_job(&name, Definition::default()).await;
     standin.script(
         &name,
         json!({"starting": 0.1, "running": 60, "stopping": 0.5}),
@@ -329,7 +278,7 @@ async fn unknown_jobs_and_runs_are_entity_not_found() {
     assert_eq!(error_type(error), "Glue.EntityNotFoundException");
 
     let name = unique("known");
-    create_job(standin, &name, Definition::default()).await;
+    standin.create_job(&name, Definition::default()).await;
     let run_id = format!("{name}/jr_does_not_exist");
     let error = poll::handle(&env, event(json!({ "runId": run_id })))
         .await
@@ -346,15 +295,15 @@ async fn a_second_run_beyond_max_concurrent_runs_is_refused_by_glue() {
     let standin = StandIn::shared();
     let env = standin.env(Config::default());
     let name = unique("concurrent");
-    create_job(
-        standin,
-        &name,
-        Definition {
-            max_concurrent_runs: 1,
-            ..Definition::default()
-        },
-    )
-    .await;
+    standin
+        .create_job(
+            &name,
+            Definition {
+                max_concurrent_runs: 1,
+                ..Definition::default()
+            },
+        )
+        .await;
     standin.script(&name, json!({"starting": 0.1, "running": 60}));
     let payload = json!({"job": {"externalId": name}});
     start::handle(&env, event(payload.clone())).await.unwrap();
@@ -375,15 +324,15 @@ async fn poll_follows_glue_retry_attempts_to_the_last_outcome() {
     let standin = StandIn::shared();
     let env = standin.env(Config::default());
     let name = unique("retries");
-    create_job(
-        standin,
-        &name,
-        Definition {
-            max_retries: 1,
-            ..Definition::default()
-        },
-    )
-    .await;
+    standin
+        .create_job(
+            &name,
+            Definition {
+                max_retries: 1,
+                ..Definition::default()
+            },
+        )
+        .await;
     standin.script(
         &name,
         json!({"starting": 0.1, "running": 0.3, "attempts": [{"end": "FAILED", "errorMessage": "first"}, {"end": "SUCCEEDED"}]}),
@@ -415,7 +364,7 @@ async fn reads_ride_out_injected_throttling() {
     let standin = StandIn::shared();
     let env = standin.env(Config::default());
     let name = unique("throttled");
-    create_job(standin, &name, Definition::default()).await;
+    standin.create_job(&name, Definition::default()).await;
     let started = start::handle(&env, event(json!({"job": {"externalId": name}})))
         .await
         .unwrap();
@@ -450,7 +399,7 @@ async fn discovery_of_260_jobs_yields_every_job_once_across_pages() {
             ],
             ..Definition::default()
         };
-        create_job(&standin, &name, definition).await;
+        standin.create_job(&name, definition).await;
     }
     let env = standin.env(Config::default());
     let mut seen: Vec<String> = Vec::new();

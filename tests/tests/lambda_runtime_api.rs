@@ -2,29 +2,18 @@
 //! `cargo lambda watch` serves, against the Glue stand-in: the `bootstrap` itself works, its
 //! output is the contract's JSON, and a refused event comes back with the contract's errorType.
 
-use aws_sdk_glue::types::JobCommand;
-use polysync_glue_integration::{unique, LambdaWatch, StandIn};
+use polysync_glue_integration::{unique, Definition, LambdaWatch, StandIn};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_four_binaries_answer_through_the_runtime_api() {
     let standin = StandIn::shared();
     let name = unique("runtime-api");
-    standin
-        .glue()
-        .create_job()
-        .name(&name)
-        .role("arn:aws:iam::123456789012:role/glue")
-        .command(
-            JobCommand::builder()
-                .name("glueetl")
-                .script_location("s3://scripts/job.py")
-                .build(),
-        )
-        .default_arguments("--region_code", "eu")
-        .send()
-        .await
-        .unwrap();
+    let definition = Definition {
+        default_arguments: vec![("--region_code".into(), "eu".into())],
+        ..Definition::default()
+    };
+    standin.create_job(&name, definition).await;
     standin.script(
         &name,
         json!({"starting": 0.2, "running": 60, "stopping": 0.2}),

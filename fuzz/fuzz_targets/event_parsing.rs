@@ -1,0 +1,44 @@
+//! Any bytes as a start, poll or discover event: parsing, validation, argument building and
+//! compute resolution must answer with a value or a typed error, never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use polysync_glue::config::{Config, PlatformDefaults};
+use polysync_glue::event::{parse_event, DiscoverEvent, PollEvent};
+use polysync_glue::run_id::RunId;
+use polysync_glue::start::StartPlan;
+use polysync_glue::PolysyncError;
+use serde_json::Value;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(event) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let platform = Config {
+        defaults: PlatformDefaults {
+            worker_type: Some("G.1X".into()),
+            number_of_workers: None,
+            glue_version: Some("4.0".into()),
+            timeout_minutes: Some(60),
+        },
+        allow_code_arguments: true,
+        ..Config::default()
+    };
+    for config in [Config::default(), platform] {
+        match StartPlan::from_event(event.clone(), &config) {
+            Ok(plan) => {
+                assert!(!plan.job_name.is_empty());
+                plan.arguments.check_size().unwrap();
+            }
+            Err(PolysyncError::InvalidInput { field, .. }) => assert!(!field.is_empty()),
+            Err(PolysyncError::ForbiddenArgument { key, .. }) => assert!(key.starts_with("--")),
+            Err(other) => panic!("parsing alone reached Glue: {other:?}"),
+        }
+    }
+    if let Ok(poll) = parse_event::<PollEvent>(event.clone()) {
+        if let Ok(run) = RunId::parse("runId", &poll.run_id) {
+            assert_eq!(run.to_string(), poll.run_id);
+        }
+    }
+    let _ = parse_event::<DiscoverEvent>(event);
+});
