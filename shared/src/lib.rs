@@ -12,6 +12,7 @@ pub mod event;
 pub mod glue;
 pub mod monitor;
 pub mod poll;
+pub mod polling;
 pub mod run_id;
 pub mod start;
 pub mod status;

@@ -5,25 +5,17 @@ use aws_sdk_glue::Client;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use crate::config::PollBounds;
 use crate::error::{from_sdk, HintTarget, PolysyncError};
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::glue::{account_of, find_recent_run, format_time, get_job_run, now, Env};
 use crate::monitor::monitor_url;
+use crate::polling::next_poll_seconds;
 use crate::run_id::RunId;
 use crate::status::{is_terminal, RunStatus};
 
 /// Appended to a TIMEOUT run's message: the usual way out.
 pub const TIMEOUT_HINT: &str =
     "Polysync: the run hit its time limit; raise Glue Timeout (Minutes) (glueTimeoutMinutes) or revisit the worker type";
-
-/// Seconds to wait before the next poll: a tenth of the run's age, within the bounds. A young
-/// run is looked at often; a long run costs few state transitions, and a finish is still
-/// noticed within about a tenth of the time it took.
-pub fn next_poll_seconds(age_seconds: i64, bounds: PollBounds) -> u32 {
-    let tenth = u32::try_from(age_seconds.max(0) / 10).unwrap_or(u32::MAX);
-    tenth.clamp(bounds.min_seconds, bounds.max_seconds)
-}
 
 /// Glue retries a run that ended in these states when the job's MaxRetries allows.
 const RETRIED_STATES: [&str; 2] = ["FAILED", "ERROR"];
@@ -141,42 +133,5 @@ pub fn poll_output(env: &Env, run_id: &RunId, run: &JobRun, now_secs: i64) -> Po
         execution_time_seconds: run.execution_time(),
         monitor_url: monitor_url(&env.region, &run_id.job_name, &run_id.job_run_id),
         next_poll_seconds: next_poll_seconds(age, env.config.poll),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const BOUNDS: PollBounds = PollBounds {
-        min_seconds: 15,
-        max_seconds: 600,
-    };
-
-    #[test]
-    fn young_runs_are_polled_at_the_minimum() {
-        assert_eq!(next_poll_seconds(0, BOUNDS), 15);
-        assert_eq!(next_poll_seconds(149, BOUNDS), 15);
-        // a start time in the future (clock skew) is treated as age 0
-        assert_eq!(next_poll_seconds(-30, BOUNDS), 15);
-    }
-
-    #[test]
-    fn the_interval_grows_with_age_up_to_the_maximum() {
-        assert_eq!(next_poll_seconds(600, BOUNDS), 60);
-        assert_eq!(next_poll_seconds(3600, BOUNDS), 360);
-        assert_eq!(next_poll_seconds(6000, BOUNDS), 600);
-        assert_eq!(next_poll_seconds(7 * 86_400, BOUNDS), 600);
-        assert_eq!(next_poll_seconds(i64::MAX, BOUNDS), 600);
-    }
-
-    #[test]
-    fn the_interval_never_shrinks_as_the_run_ages() {
-        let mut last = 0;
-        for age in (0..20_000).step_by(7) {
-            let next = next_poll_seconds(age, BOUNDS);
-            assert!(next >= last && (15..=600).contains(&next));
-            last = next;
-        }
     }
 }

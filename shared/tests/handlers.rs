@@ -607,8 +607,8 @@ async fn poll_maps_each_glue_state() {
         assert_eq!(output.glue_state.as_deref(), Some(glue_state.as_str()));
         assert_eq!(output.run_id, "team/nightly-sales/jr_1");
         assert_eq!(output.execution_time_seconds, 42);
-        // ten minutes old: a tenth of its age
-        assert_eq!(output.next_poll_seconds, 60);
+        // ten minutes old: a ninth of its age
+        assert_eq!(output.next_poll_seconds, 66);
         assert!(output
             .monitor_url
             .ends_with("#/job/team%2Fnightly-sales/run/jr_1"));
