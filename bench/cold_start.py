@@ -1,0 +1,162 @@
+"""Cold start of the function binaries against a hello-world lambda_runtime binary built with
+the same profile, through a minimal local Lambda Runtime API.
+
+For each binary, ROUNDS times: spawn it with AWS_LAMBDA_RUNTIME_API pointing here, time process
+start -> its first `GET /runtime/invocation/next` (init), hand it an event and time the answer
+(first invocation), then the same event again (warm invocation); read its peak RSS (VmHWM).
+The functions' event is a poll of a real run on the Glue stand-in, so the first invocation
+includes building the SDK's request pipeline and one Glue call. Prints medians and ratios.
+
+    .venv/bin/python bench/cold_start.py [ROUNDS]       (after cargo build --release --bins)
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "standins"))
+
+from harness import ACCOUNT, REGION  # noqa: E402
+
+RELEASE = ROOT / "target" / "release"
+BASELINE = "polysync-glue-hello-baseline"
+FUNCTIONS = ["polysync-glue-poll", "polysync-glue-start", "polysync-glue-cancel", "polysync-glue-discover"]
+
+
+class RuntimeApi(http.server.ThreadingHTTPServer):
+    """The three Runtime API calls a function makes, with timestamps."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), RuntimeHandler)
+        self.events: queue.Queue = queue.Queue()
+        self.first_next: float | None = None
+        self.answers: queue.Queue = queue.Queue()
+        self.handed_at: float = 0.0
+
+
+class RuntimeHandler(http.server.BaseHTTPRequestHandler):
+    server: RuntimeApi
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        if self.server.first_next is None:
+            self.server.first_next = time.perf_counter()
+        request_id, payload = self.server.events.get()
+        body = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60_000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:bench")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.server.handed_at = time.perf_counter()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        answered = time.perf_counter()
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.server.answers.put((answered - self.server.handed_at, self.path.endswith("/error"), body))
+
+
+def measure(binary: Path, event: dict, env: dict[str, str], allow_error: bool) -> dict[str, float]:
+    api = RuntimeApi()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(binary)],
+        env={**env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        timings = {}
+        for name in ("first", "warm"):
+            api.events.put((f"request-{name}", event))
+            seconds, failed, body = api.answers.get(timeout=30)
+            if failed and not allow_error:
+                raise RuntimeError(f"{binary.name} answered an error: {body[:300]!r}")
+            timings[name] = seconds
+        timings["init"] = api.first_next - started
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        timings["rss_kib"] = float(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")))
+        return timings
+    finally:
+        process.kill()
+        process.wait()
+        api.shutdown()
+
+
+def zipped_size(path: Path) -> int:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(path, "bootstrap")
+    return len(buffer.getvalue())
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    from harness import LocalProduct  # the stand-in, for the functions' Glue call
+
+    with LocalProduct() as product:
+        product.create_job("bench-job")
+        product.script("bench-job", {"starting": 0, "running": 3600})
+        run_id = "bench-job/" + product.glue.start_job_run(JobName="bench-job")["JobRunId"]
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": product.url,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        }
+        events = {
+            BASELINE: {"hello": "world"},
+            "polysync-glue-poll": {"runId": run_id},
+            "polysync-glue-start": {"job": {"externalId": "nowhere"}, "parameters": [{"name": "a=b", "direction": "Input"}]},
+            "polysync-glue-cancel": {"runId": run_id.replace("jr_", "jr_x")},
+            "polysync-glue-discover": {},
+        }
+        # start and cancel get events they refuse or that Glue answers with an error: that still
+        # measures init and a whole invocation, and creates no runs.
+        refused = {"polysync-glue-start", "polysync-glue-cancel"}
+        results = {}
+        for name in [BASELINE, *FUNCTIONS]:
+            samples = [measure(RELEASE / name, events[name], env, name in refused) for _ in range(rounds)]
+            results[name] = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+
+    base = results[BASELINE]
+    print(f"median of {rounds} cold starts per binary (x86_64 release build, profile.release)")
+    print(f"{'binary':<30} {'init ms':>8} {'x base':>7} {'peak RSS KiB':>13} {'x base':>7} {'1st inv ms':>11} {'warm ms':>8} {'1st/warm':>9}")
+    for name, r in results.items():
+        print(
+            f"{name:<30} {r['init'] * 1000:8.2f} {r['init'] / base['init']:7.2f} {r['rss_kib']:13.0f} "
+            f"{r['rss_kib'] / base['rss_kib']:7.2f} {r['first'] * 1000:11.2f} {r['warm'] * 1000:8.2f} {r['first'] / r['warm']:9.2f}"
+        )
+    build = ROOT / ".aws-sam" / "build"
+    if build.exists():
+        print("\nzipped arm64 bootstrap (sam build):")
+        for function in sorted(build.glob("*Function/bootstrap")):
+            print(f"{function.parent.name:<20} {zipped_size(function) / 1_000_000:.2f} MB ({function.stat().st_size / 1_000_000:.2f} MB unzipped)")
+
+
+if __name__ == "__main__":
+    main()

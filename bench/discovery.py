@@ -1,0 +1,145 @@
+"""Discovery of 10,000 Glue jobs: our discover binary (release build, through a local Lambda
+Runtime API, following nextToken to the end) against a boto3 script doing ListJobs + GetJobs
+(MaxResults=100) and the same mapping, on the same Glue stand-in. Prints wall time, calls and
+peak memory of each, and the ratio.
+
+    .venv/bin/python bench/discovery.py [JOBS]       (after cargo build --release --bins)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "standins"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from cold_start import RELEASE, RuntimeApi  # noqa: E402
+from harness import REGION, LocalProduct  # noqa: E402
+
+BASELINE_SCRIPT = r'''
+import json, resource, sys, time
+import boto3
+SYSTEM = set(json.loads(sys.argv[2]))
+glue = boto3.client("glue", endpoint_url=sys.argv[1], region_name="us-east-1",
+                    aws_access_key_id="test", aws_secret_access_key="test")
+began = time.perf_counter()
+names, token = [], None
+while True:
+    page = glue.list_jobs(MaxResults=100, **({"NextToken": token} if token else {}))
+    names += page["JobNames"]
+    token = page.get("NextToken")
+    if not token:
+        break
+jobs, token = [], None
+while True:
+    page = glue.get_jobs(MaxResults=100, **({"NextToken": token} if token else {}))
+    for job in page["Jobs"]:
+        jobs.append({"externalId": job["Name"], "jobType": "AWS Glue Job",
+                     "parameters": sorted(({"name": k[2:] if k.startswith("--") else k, "direction": "Input", "value": v}
+                                           for k, v in job.get("DefaultArguments", {}).items() if k not in SYSTEM),
+                                          key=lambda p: p["name"])})
+    token = page.get("NextToken")
+    if not token:
+        break
+json.dumps(jobs)
+print(json.dumps({"seconds": time.perf_counter() - began, "jobs": len(jobs), "names": len(names),
+                  "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+'''
+
+SYSTEM_ARGUMENTS = ["--TempDir", "--enable-metrics", "--job-bookmark-option", "--job-language"]
+
+
+def create_jobs(product: LocalProduct, count: int) -> None:
+    def create(index: int) -> None:
+        product.create_job(
+            f"discover-{index:05d}",
+            WorkerType="G.1X",
+            NumberOfWorkers=2 + index % 8,
+            DefaultArguments={
+                "--TempDir": "s3://tmp/",
+                "--enable-metrics": "true",
+                "--run_date": "2026-01-01",
+                "--table": f"table_{index}",
+            },
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(create, range(count)))
+
+
+def run_ours(product: LocalProduct) -> dict:
+    api = RuntimeApi()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = {
+        "AWS_REGION": REGION, "AWS_ENDPOINT_URL": product.url, "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test", "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "1",
+    }
+    process = subprocess.Popen([str(RELEASE / "polysync-glue-discover")], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        began = time.perf_counter()
+        seen, token, pages = [], None, 0
+        while True:
+            api.events.put((f"page-{pages}", {"nextToken": token}))
+            _, failed, body = api.answers.get(timeout=120)
+            assert not failed, body[:300]
+            page = json.loads(body)
+            seen += [job["externalId"] for job in page["jobs"]]
+            pages += 1
+            token = page["nextToken"]
+            if token is None:
+                break
+        seconds = time.perf_counter() - began
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        rss = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")))
+    finally:
+        process.kill()
+        process.wait()
+        api.shutdown()
+    assert len(seen) == len(set(seen)), "every job once"
+    return {"seconds": seconds, "jobs": len(seen), "pages": pages, "rss_kib": rss}
+
+
+def run_baseline(product: LocalProduct) -> dict:
+    answer = subprocess.run(
+        [sys.executable, "-c", BASELINE_SCRIPT, product.url, json.dumps(SYSTEM_ARGUMENTS)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(answer.stdout)
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    with LocalProduct() as product:
+        began = time.perf_counter()
+        create_jobs(product, count)
+        print(f"created {count} jobs in the stand-in in {time.perf_counter() - began:.1f} s")
+        # Alternate, best of three each: the stand-in's own speed varies between runs.
+        ours, baseline = [], []
+        for _ in range(3):
+            ours.append(run_ours(product))
+            baseline.append(run_baseline(product))
+    def seconds_of(results):
+        return ", ".join("%.2f" % r["seconds"] for r in results)
+
+    best_ours = min(ours, key=lambda r: r["seconds"])
+    best_base = min(baseline, key=lambda r: r["seconds"])
+    assert best_ours["jobs"] == count and best_base["jobs"] == count
+    print(f"ours   : {best_ours['seconds']:.2f} s for {best_ours['jobs']} jobs in {best_ours['pages']} pages, "
+          f"peak RSS {best_ours['rss_kib'] / 1024:.1f} MiB (runs: {seconds_of(ours)} s)")
+    print(f"boto3  : {best_base['seconds']:.2f} s for {best_base['jobs']} jobs (ListJobs + GetJobs), "
+          f"peak RSS {best_base['rss_kib'] / 1024:.1f} MiB (runs: {seconds_of(baseline)} s)")
+    print(f"ratio ours / boto3: {best_ours['seconds'] / best_base['seconds']:.2f} (time), "
+          f"{best_ours['rss_kib'] / best_base['rss_kib']:.2f} (peak memory)")
+
+
+if __name__ == "__main__":
+    main()

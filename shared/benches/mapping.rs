@@ -1,0 +1,97 @@
+//! Handler CPU per invocation, without Glue: what each function spends on validation, mapping
+//! and JSON. `cargo bench -p polysync-glue --bench mapping`
+
+use std::hint::black_box;
+
+use aws_sdk_glue::types::{Job, JobRun, JobRunState, WorkerType};
+use aws_smithy_types::DateTime;
+use criterion::{criterion_group, criterion_main, Criterion};
+use polysync_glue::config::Config;
+use polysync_glue::discover::import_job;
+use polysync_glue::event::DiscoverOutput;
+use polysync_glue::poll::poll_output;
+use polysync_glue::run_id::RunId;
+use polysync_glue::start::StartPlan;
+use polysync_glue::Env;
+use serde_json::json;
+
+fn offline_env() -> Env {
+    let config = aws_sdk_glue::Config::builder()
+        .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
+        .region(aws_sdk_glue::config::Region::new("us-east-1"))
+        .build();
+    Env {
+        glue: aws_sdk_glue::Client::from_conf(config),
+        region: "us-east-1".to_owned(),
+        config: Config::default(),
+    }
+}
+
+fn start_event() -> serde_json::Value {
+    let mut parameters: Vec<_> = (0..20)
+        .map(|i| json!({"name": format!("param_{i}"), "direction": "Input", "value": format!("value-{i}")}))
+        .collect();
+    parameters.push(
+        json!({"name": "options", "direction": "Input", "value": {"a": [1, 2, 3], "b": true}}),
+    );
+    parameters.push(json!({"name": "rows_written", "direction": "Output"}));
+    json!({
+        "job": {"externalId": "nightly-sales", "jobType": "AWS Glue Job",
+                "attributes": {"glueWorkerType": "G.2X", "glueNumberOfWorkers": 10, "glueVersion": "4.0",
+                               "glueTimeoutMinutes": 120, "glueMaxRetries": 1}},
+        "parameters": parameters,
+        "executionId": "nightly-sales-2026-11-28",
+        "retryCount": 0
+    })
+}
+
+fn glue_job(index: usize) -> Job {
+    let mut job = Job::builder()
+        .name(format!("job-{index:05}"))
+        .worker_type(WorkerType::G1X)
+        .number_of_workers(10)
+        .glue_version("4.0")
+        .timeout(2880)
+        .default_arguments("--TempDir", "s3://tmp/")
+        .default_arguments("--enable-metrics", "true");
+    for i in 0..10 {
+        job = job.default_arguments(format!("--param_{i}"), format!("value-{i}"));
+    }
+    job.build()
+}
+
+fn benches(c: &mut Criterion) {
+    let config = Config::default();
+    let event = start_event();
+    c.bench_function("start: validate and plan a 22-parameter event", |b| {
+        b.iter(|| StartPlan::from_event(black_box(event.clone()), &config).unwrap())
+    });
+
+    let env = offline_env();
+    let run_id = RunId::new("nightly-sales", "jr_0123abcd");
+    let run = JobRun::builder()
+        .id("jr_0123abcd")
+        .job_run_state(JobRunState::Running)
+        .started_on(DateTime::from_secs(1_795_867_201))
+        .execution_time(42)
+        .build();
+    c.bench_function("poll: map a run and serialize the output", |b| {
+        b.iter(|| {
+            serde_json::to_vec(&poll_output(&env, &run_id, black_box(&run), 1_795_870_000)).unwrap()
+        })
+    });
+
+    let jobs: Vec<Job> = (0..100).map(glue_job).collect();
+    c.bench_function("discover: import and serialize a page of 100 jobs", |b| {
+        b.iter(|| {
+            let page = DiscoverOutput {
+                jobs: black_box(&jobs).iter().map(import_job).collect(),
+                next_token: None,
+            };
+            serde_json::to_vec(&page).unwrap()
+        })
+    });
+}
+
+criterion_group!(mapping, benches);
+criterion_main!(mapping);
