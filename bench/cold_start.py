@@ -127,6 +127,9 @@ def main() -> None:
             "AWS_LAMBDA_FUNCTION_NAME": "bench",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            # Lambda's provided.al2023 keeps its roots in one bundle file; point the SDK's
+            # native-roots loader at this machine's bundle, not at a directory of 150 files.
+            "SSL_CERT_FILE": os.environ.get("POLYSYNC_BENCH_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"),
         }
         events = {
             BASELINE: {"hello": "world"},

@@ -4,11 +4,12 @@
 use std::time::{Duration, SystemTime};
 
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, Region};
 use aws_sdk_glue::types::JobRun;
 use aws_sdk_glue::Client;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
+use tokio::sync::OnceCell;
 
 use crate::arguments::EXECUTION_ID_KEY;
 use crate::config::Config;
@@ -29,10 +30,9 @@ pub struct Env {
 }
 
 impl Env {
-    /// Reads the platform configuration and the SDK's own settings (`AWS_REGION`,
-    /// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_GLUE`, credentials) from the environment.
-    pub async fn from_environment() -> Result<Self, lambda_runtime::Error> {
-        let config = Config::from_env()?;
+    /// Builds the Glue client from the SDK's own settings (`AWS_REGION`, `AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_GLUE`, credentials) in the environment.
+    pub async fn load(config: Config, region: String) -> Self {
         // A hung connection must surface as Glue.Unavailable well before the Lambda timeout.
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(3))
@@ -40,18 +40,15 @@ impl Env {
             .operation_timeout(Duration::from_secs(25))
             .build();
         let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
             .timeout_config(timeouts)
             .load()
             .await;
-        let region = sdk
-            .region()
-            .ok_or("AWS_REGION is not set: the Glue region cannot be known")?
-            .to_string();
-        Ok(Self {
+        Self {
             glue: Client::new(&sdk),
             region,
             config,
-        })
+        }
     }
 
     pub fn hint_target<'a>(
@@ -64,6 +61,39 @@ impl Env {
             account,
             job_name,
         }
+    }
+}
+
+/// What `main` builds before the runtime starts. The platform configuration and the region are
+/// read and checked at once, so a bad variable stops the function at start-up; the SDK and the
+/// Glue client, which load the TLS root certificates, wait for the first invocation, which keeps
+/// init close to a hello-world function's (BENCHMARKS.md).
+#[derive(Debug)]
+pub struct LazyEnv {
+    config: Config,
+    region: String,
+    env: OnceCell<Env>,
+}
+
+impl LazyEnv {
+    pub fn from_environment() -> Result<Self, lambda_runtime::Error> {
+        let config = Config::from_env()?;
+        // The variables the SDK reads the region from, in its order.
+        let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|r| !r.is_empty()))
+            .ok_or("AWS_REGION is not set: the Glue region cannot be known")?;
+        Ok(Self {
+            config,
+            region,
+            env: OnceCell::new(),
+        })
+    }
+
+    pub async fn get(&self) -> &Env {
+        self.env
+            .get_or_init(|| Env::load(self.config.clone(), self.region.clone()))
+            .await
     }
 }
 

@@ -18,4 +18,4 @@ pub mod start;
 pub mod status;
 
 pub use error::PolysyncError;
-pub use glue::Env;
+pub use glue::{Env, LazyEnv};

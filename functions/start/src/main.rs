@@ -1,14 +1,14 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use polysync_glue::{start, Env};
+use polysync_glue::{start, LazyEnv};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let env = Env::from_environment().await?;
+    let env = LazyEnv::from_environment()?;
     let env = &env;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        start::handle(env, event)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        start::handle(env.get().await, event).await
     }))
     .await
 }
