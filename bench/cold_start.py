@@ -89,6 +89,9 @@ def measure(binary: Path, event: dict, env: dict[str, str]) -> dict[str, float]:
     )
     try:
         timings = {}
+        while api.first_next is None:
+            time.sleep(0.0005)
+        timings["init_rss_kib"] = vm_hwm(process.pid)
         for name in ("first", "warm"):
             api.events.put((f"request-{name}", event))
             seconds, failed, body = api.answers.get(timeout=30)
@@ -96,13 +99,18 @@ def measure(binary: Path, event: dict, env: dict[str, str]) -> dict[str, float]:
                 raise RuntimeError(f"{binary.name} answered an error: {body[:300]!r}")
             timings[name] = seconds
         timings["init"] = api.first_next - started
-        status = Path(f"/proc/{process.pid}/status").read_text()
-        timings["rss_kib"] = float(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")))
+        timings["rss_kib"] = vm_hwm(process.pid)
         return timings
     finally:
         process.kill()
         process.wait()
         api.shutdown()
+
+
+def vm_hwm(pid: int) -> float:
+    """Peak resident set size so far, in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return float(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
 def zipped_size(path: Path) -> int:
@@ -157,10 +165,10 @@ def main() -> None:
 
     base = results[BASELINE]
     print(f"median of {rounds} cold starts per binary (x86_64 release build, profile.release)")
-    print(f"{'binary':<30} {'init ms':>8} {'x base':>7} {'peak RSS KiB':>13} {'x base':>7} {'1st inv ms':>11} {'warm ms':>8} {'1st/warm':>9}")
+    print(f"{'binary':<30} {'init ms':>8} {'x base':>7} {'RSS at init':>12} {'peak RSS KiB':>13} {'x base':>7} {'1st inv ms':>11} {'warm ms':>8} {'1st/warm':>9}")
     for name, r in results.items():
         print(
-            f"{name:<30} {r['init'] * 1000:8.2f} {r['init'] / base['init']:7.2f} {r['rss_kib']:13.0f} "
+            f"{name:<30} {r['init'] * 1000:8.2f} {r['init'] / base['init']:7.2f} {r['init_rss_kib']:12.0f} {r['rss_kib']:13.0f} "
             f"{r['rss_kib'] / base['rss_kib']:7.2f} {r['first'] * 1000:11.2f} {r['warm'] * 1000:8.2f} {r['first'] / r['warm']:9.2f}"
         )
     build = ROOT / ".aws-sam" / "build"
