@@ -138,7 +138,7 @@ def _finish(run: Any, state: str) -> None:
     job = run.standin_job
     if state in RETRIED_STATES and run.standin_attempt < (job.max_retries or 0):
         try:
-            _start_run(job, run.arguments, run.standin_request, previous=run)
+            _start_run(job, run.standin_request, previous=run)
         except ConcurrentRunsExceededException:
             pass  # Glue too skips the retry when the job is at its concurrency limit
 
@@ -176,12 +176,14 @@ def _live_runs(job: Any) -> int:
     return sum(1 for run in job.job_runs if run.status not in FINAL_STATES)
 
 
-def _start_run(job: Any, arguments: Any, request: dict[str, Any], previous: Any = None) -> str:
-    """Creates a run; moto's own start fills compute from the definition as Glue does."""
+def _start_run(job: Any, request: dict[str, Any], previous: Any = None) -> str:
+    """Creates a run; moto's own start fills compute from the definition as Glue does. A retry
+    attempt (`previous`) carries the failed attempt's arguments, as Glue's do."""
     run_id = _original_start_job_run(job, **request)
     run = next(r for r in job.job_runs if r.job_run_id == run_id)
     attempt = previous.standin_attempt + 1 if previous is not None else 0
-    run.arguments = arguments if previous is not None else run.arguments
+    if previous is not None:
+        run.arguments = previous.arguments
     run.standin_job = job
     run.standin_request = request
     run.standin_created = _now()
@@ -202,7 +204,7 @@ def _start_job_run(job: Any, **request: Any) -> str:
             raise ConcurrentRunsExceededException(
                 f"Concurrent runs exceeded for {job.name}: {limit} allowed"
             )
-        return _start_run(job, None, request)
+        return _start_run(job, request)
 
 
 def _get_job_runs(job: Any) -> list[Any]:
