@@ -2,6 +2,7 @@
 //! the state machine's Retry and Catch match (CONTRACT.md §6).
 
 use aws_sdk_glue::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use lambda_runtime::Diagnostic;
 
 /// `errorType` names, used verbatim by `statemachine/glue-job.asl.json`.
@@ -104,24 +105,18 @@ impl HintTarget<'_> {
     }
 }
 
-/// The IAM action each operation needs, named in AccessDenied hints.
-fn iam_action(operation: &str) -> String {
-    format!("glue:{operation}")
-}
-
 /// Maps an SDK error of any Glue operation to the contract's error, with its hint.
-pub fn from_sdk<E, R>(
+pub fn from_sdk<E>(
     operation: &'static str,
     target: Option<HintTarget<'_>>,
-    error: SdkError<E, R>,
+    error: SdkError<E, HttpResponse>,
 ) -> PolysyncError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HttpStatus,
 {
     match error {
         SdkError::ServiceError(context) => {
-            let status = context.raw().status_code();
+            let status = context.raw().status().as_u16();
             let err = context.into_err();
             match err.code() {
                 Some(code) => glue_error(operation, target, code, err.message().unwrap_or("")),
@@ -140,7 +135,10 @@ where
         }
         SdkError::ResponseError(context) => PolysyncError::GlueUnavailable {
             operation,
-            detail: format!("unreadable response (HTTP {})", context.raw().status_code()),
+            detail: format!(
+                "unreadable response (HTTP {})",
+                context.raw().status().as_u16()
+            ),
         },
         other => PolysyncError::GlueUnavailable {
             operation,
@@ -170,8 +168,7 @@ pub fn glue_error(
 ) -> PolysyncError {
     let hint = match (code, target) {
         ("AccessDeniedException", Some(target)) => format!(
-            " (Polysync: the function's role needs {} on {})",
-            iam_action(operation),
+            " (Polysync: the function's role needs glue:{operation} on {})",
             target.job_arn()
         ),
         ("InvalidInputException", _) if operation == "StartJobRun" => {
@@ -190,16 +187,5 @@ pub fn glue_error(
         code: code.to_owned(),
         message: message.to_owned(),
         hint,
-    }
-}
-
-/// The HTTP status of a raw response, whatever the response type of the SDK error.
-pub trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::http::Response {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
     }
 }
