@@ -14,6 +14,8 @@ from harness import LocalProduct
 
 # Every fifth job ends FAILED, so both ends of the Choice are exercised under load.
 FAILING_EVERY = 5
+# The Glue operations the functions call while following a run.
+FUNCTION_OPERATIONS = ("StartJobRun", "GetJobRun", "GetJobRuns", "GetJob")
 
 
 @dataclass
@@ -48,7 +50,10 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
         product.create_job(job)
         end = "FAILED" if index % FAILING_EVERY == 0 else "SUCCEEDED"
         product.script(job, {"starting": 0.5, "running": 1 + index % 4, "end": end, "errorMessage": "scripted failure"})
-    calls_before = sum(len(product.requests(op)) for op in ("StartJobRun", "GetJobRun", "GetJobRuns", "GetJob"))
+    def function_calls() -> int:
+        return sum(len(product.requests(op)) for op in FUNCTION_OPERATIONS)
+
+    calls_before = function_calls()
     # Half throttling, half bare server faults, on every Glue operation.
     product.fault(operation="*", kind="throttle", rate=fault_rate / 2)
     product.fault(operation="*", kind="http500", rate=fault_rate / (2 - fault_rate))
@@ -74,8 +79,7 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
         for event in product.history(arns[job]):
             if event["type"] == "LambdaFunctionFailed":
                 result.lambda_failures[event["lambdaFunctionFailedEventDetails"]["error"]] += 1
-    calls_after = sum(len(product.requests(op)) for op in ("StartJobRun", "GetJobRun", "GetJobRuns", "GetJob"))
-    result.glue_calls = calls_after - calls_before
+    result.glue_calls = function_calls() - calls_before
     return result
 
 
