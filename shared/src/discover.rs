@@ -177,9 +177,15 @@ pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<DiscoverOutp
             .next_token()
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
-        // Room for the longest token this page could carry.
+        // Room for the longest token this page could carry: the next cursor keeps either this
+        // page's token (a split page) or Glue's next one.
+        let longest_token = [&glue_next, &cursor.glue_token]
+            .into_iter()
+            .flatten()
+            .max_by_key(|token| token.len())
+            .cloned();
         let reserve = Cursor {
-            glue_token: glue_next.clone().or(cursor.glue_token.clone()),
+            glue_token: longest_token,
             offset: usize::MAX,
         }
         .encode()
