@@ -155,12 +155,10 @@ async fn stop(
         .await
         .map_err(|e| from_sdk("BatchStopJobRun", Some(target), e))?;
     // BatchStopJobRun answers 200 even when it stopped nothing: the refusal is in Errors.
+    // One run was asked for, so any entry is about it.
     let refusal = answer
         .errors()
-        .iter()
-        .find(|error| error.job_run_id() == Some(run_id.job_run_id.as_str()))
-        // One run was asked for, so an entry without a run id is about it.
-        .or_else(|| answer.errors().first())
+        .first()
         .and_then(|error| error.error_detail());
     let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
     if let Some(detail) = refusal {
