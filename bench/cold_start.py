@@ -9,10 +9,12 @@ building the SDK and its client (done lazily, on the first invocation) and a Glu
 medians and ratios.
 
     .venv/bin/python bench/cold_start.py [ROUNDS]       (after cargo build --release --bins)
+    POLYSYNC_BENCH_BUILD=DIR .venv/bin/python bench/cold_start.py [ROUNDS]   (the binaries in DIR)
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -32,7 +34,8 @@ sys.path.insert(0, str(ROOT / "standins"))
 
 from harness import ACCOUNT, REGION  # noqa: E402
 
-RELEASE = ROOT / "target" / "release"
+# Another build (another profile or flags, see BENCHMARKS.md) through POLYSYNC_BENCH_BUILD.
+RELEASE = Path(os.environ.get("POLYSYNC_BENCH_BUILD", ROOT / "target" / "release"))
 BASELINE = "polysync-glue-hello-baseline"
 FUNCTIONS = ["polysync-glue-poll", "polysync-glue-start", "polysync-glue-cancel", "polysync-glue-discover"]
 
@@ -77,34 +80,45 @@ class RuntimeHandler(http.server.BaseHTTPRequestHandler):
         self.server.answers.put((answered - self.server.handed_at, self.path.endswith("/error"), body))
 
 
-def measure(binary: Path, event: dict, env: dict[str, str]) -> dict[str, float]:
+@contextlib.contextmanager
+def started(binary: Path, env: dict[str, str], wrapper: tuple[str, ...] = ()):
+    """`binary` (under `wrapper`, such as valgrind, if given) running against a fresh local
+    Runtime API, once it has asked for its first event."""
     api = RuntimeApi()
     threading.Thread(target=api.serve_forever, daemon=True).start()
-    started = time.perf_counter()
+    launched = time.perf_counter()
     process = subprocess.Popen(
-        [str(binary)],
+        [*wrapper, str(binary)],
         env={**env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        timings = {}
         while api.first_next is None:
             time.sleep(0.0005)
-        timings["init_rss_kib"] = vm_hwm(process.pid)
-        for name in ("first", "warm"):
-            api.events.put((f"request-{name}", event))
-            seconds, failed, body = api.answers.get(timeout=30)
-            if failed:
-                raise RuntimeError(f"{binary.name} answered an error: {body[:300]!r}")
-            timings[name] = seconds
-        timings["init"] = api.first_next - started
-        timings["rss_kib"] = vm_hwm(process.pid)
-        return timings
+        yield api, process, api.first_next - launched
     finally:
         process.kill()
         process.wait()
         api.shutdown()
+
+
+def invoke(api: RuntimeApi, name: str, event: dict, binary: Path, timeout: float = 30) -> tuple[float, bytes]:
+    """Hands `event` to the function; returns how long it took to answer, and the answer."""
+    api.events.put((f"request-{name}", event))
+    seconds, failed, body = api.answers.get(timeout=timeout)
+    if failed:
+        raise RuntimeError(f"{binary.name} answered an error: {body[:300]!r}")
+    return seconds, body
+
+
+def measure(binary: Path, event: dict, env: dict[str, str]) -> dict[str, float]:
+    with started(binary, env) as (api, process, init_seconds):
+        timings = {"init": init_seconds, "init_rss_kib": vm_hwm(process.pid)}
+        for name in ("first", "warm"):
+            timings[name], _ = invoke(api, name, event, binary)
+        timings["rss_kib"] = vm_hwm(process.pid)
+        return timings
 
 
 def vm_hwm(pid: int) -> float:
@@ -120,36 +134,42 @@ def zipped_size(path: Path) -> int:
     return len(buffer.getvalue())
 
 
+def fixture(product) -> tuple[dict[str, str], dict[str, dict]]:
+    """The functions' environment against the stand-in, and for each binary an event that makes
+    one Glue call on its success path (cancel finds the run already ended); hello world answers
+    at once."""
+    product.create_job("bench-job", ExecutionProperty={"MaxConcurrentRuns": 1000})
+    product.script("bench-job", {"starting": 0, "running": 0, "end": "SUCCEEDED"})
+    finished = "bench-job/" + product.glue.start_job_run(JobName="bench-job")["JobRunId"]
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": product.url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        # Lambda's provided.al2023 keeps its roots in one bundle file; point the SDK's
+        # native-roots loader at this machine's bundle, not at a directory of 150 files.
+        "SSL_CERT_FILE": os.environ.get("POLYSYNC_BENCH_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"),
+    }
+    events = {
+        BASELINE: {"hello": "world"},
+        "polysync-glue-poll": {"runId": finished},
+        "polysync-glue-start": {"job": {"externalId": "bench-job"}},
+        "polysync-glue-cancel": {"runId": finished},
+        "polysync-glue-discover": {},
+    }
+    return env, events
+
+
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     from harness import LocalProduct  # the stand-in, for the functions' Glue call
 
     with LocalProduct() as product:
-        product.create_job("bench-job", ExecutionProperty={"MaxConcurrentRuns": 1000})
-        product.script("bench-job", {"starting": 0, "running": 0, "end": "SUCCEEDED"})
-        finished = "bench-job/" + product.glue.start_job_run(JobName="bench-job")["JobRunId"]
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL": product.url,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_LAMBDA_FUNCTION_NAME": "bench",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            # Lambda's provided.al2023 keeps its roots in one bundle file; point the SDK's
-            # native-roots loader at this machine's bundle, not at a directory of 150 files.
-            "SSL_CERT_FILE": os.environ.get("POLYSYNC_BENCH_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"),
-        }
-        # Every function's event makes one Glue call on its success path (cancel finds the run
-        # already ended); hello world answers at once.
-        events = {
-            BASELINE: {"hello": "world"},
-            "polysync-glue-poll": {"runId": finished},
-            "polysync-glue-start": {"job": {"externalId": "bench-job"}},
-            "polysync-glue-cancel": {"runId": finished},
-            "polysync-glue-discover": {},
-        }
+        env, events = fixture(product)
         names = [BASELINE, *FUNCTIONS]
         samples: dict[str, list] = {name: [] for name in names}
         # Round-robin in a shuffled order: a busy moment of this noisy machine falls on every
@@ -164,7 +184,7 @@ def main() -> None:
         }
 
     base = results[BASELINE]
-    print(f"median of {rounds} cold starts per binary (x86_64 release build, profile.release)")
+    print(f"median of {rounds} cold starts per binary ({RELEASE})")
     print(f"{'binary':<30} {'init ms':>8} {'x base':>7} {'RSS at init':>12} {'peak RSS KiB':>13} {'x base':>7} {'1st inv ms':>11} {'warm ms':>8} {'1st/warm':>9}")
     for name, r in results.items():
         print(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "standins"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from cold_start import RELEASE, RuntimeApi  # noqa: E402
+from cold_start import RELEASE, invoke, started, vm_hwm  # noqa: E402
 from harness import REGION, LocalProduct  # noqa: E402
 
 BASELINE_SCRIPT = r'''
@@ -75,22 +74,17 @@ def create_jobs(product: LocalProduct, count: int) -> None:
 
 
 def run_ours(product: LocalProduct) -> dict:
-    api = RuntimeApi()
-    threading.Thread(target=api.serve_forever, daemon=True).start()
     env = {
         "AWS_REGION": REGION, "AWS_ENDPOINT_URL": product.url, "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test", "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
-        "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_SECRET_ACCESS_KEY": "test", "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "1",
     }
-    process = subprocess.Popen([str(RELEASE / "polysync-glue-discover")], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    binary = RELEASE / "polysync-glue-discover"
+    with started(binary, env) as (api, process, _):
         began = time.perf_counter()
         seen, token, pages = [], None, 0
         while True:
-            api.events.put((f"page-{pages}", {"nextToken": token}))
-            _, failed, body = api.answers.get(timeout=120)
-            assert not failed, body[:300]
+            _, body = invoke(api, f"page-{pages}", {"nextToken": token}, binary, timeout=120)
             page = json.loads(body)
             seen += [job["externalId"] for job in page["jobs"]]
             pages += 1
@@ -98,12 +92,7 @@ def run_ours(product: LocalProduct) -> dict:
             if token is None:
                 break
         seconds = time.perf_counter() - began
-        status = Path(f"/proc/{process.pid}/status").read_text()
-        rss = int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")))
-    finally:
-        process.kill()
-        process.wait()
-        api.shutdown()
+        rss = vm_hwm(process.pid)
     assert len(seen) == len(set(seen)), "every job once"
     return {"seconds": seconds, "jobs": len(seen), "pages": pages, "rss_kib": rss}
 
