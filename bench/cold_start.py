@@ -1,5 +1,6 @@
 """Cold start of the function binaries against a hello-world lambda_runtime binary built with
-the same profile, through a minimal local Lambda Runtime API.
+the same profile, through a minimal local Lambda Runtime API. A second baseline, hello world plus
+one GetJobRun through aws-sdk-glue, shows what the SDK alone costs.
 
 For each binary, ROUNDS times: spawn it with AWS_LAMBDA_RUNTIME_API pointing here, time process
 start -> its first `GET /runtime/invocation/next` (init), hand it an event and time the answer
@@ -37,7 +38,9 @@ from harness import ACCOUNT, REGION  # noqa: E402
 # Another build (another profile or flags, see BENCHMARKS.md) through POLYSYNC_BENCH_BUILD.
 RELEASE = Path(os.environ.get("POLYSYNC_BENCH_BUILD", ROOT / "target" / "release"))
 BASELINE = "polysync-glue-hello-baseline"
-FUNCTIONS = ["polysync-glue-poll", "polysync-glue-start", "polysync-glue-cancel", "polysync-glue-discover"]
+# Hello world plus one GetJobRun through aws-sdk-glue: what the SDK alone costs.
+SDK_BASELINE = "polysync-glue-sdk-baseline"
+BINARIES = [BASELINE, SDK_BASELINE, "polysync-glue-poll", "polysync-glue-start", "polysync-glue-cancel", "polysync-glue-discover"]
 
 
 class RuntimeApi(http.server.ThreadingHTTPServer):
@@ -156,6 +159,7 @@ def fixture(product) -> tuple[dict[str, str], dict[str, dict]]:
     }
     events = {
         BASELINE: {"hello": "world"},
+        SDK_BASELINE: {"runId": finished},
         "polysync-glue-poll": {"runId": finished},
         "polysync-glue-start": {"job": {"externalId": "bench-job"}},
         "polysync-glue-cancel": {"runId": finished},
@@ -170,7 +174,7 @@ def main() -> None:
 
     with LocalProduct() as product:
         env, events = fixture(product)
-        names = [BASELINE, *FUNCTIONS]
+        names = list(BINARIES)
         samples: dict[str, list] = {name: [] for name in names}
         # Round-robin in a shuffled order: a busy moment of this noisy machine falls on every
         # binary alike, so the ratios hold even when the absolute times wander.
@@ -180,16 +184,20 @@ def main() -> None:
                 samples[name].append(measure(RELEASE / name, events[name], env))
         results = {
             name: {key: statistics.median(s[key] for s in samples[name]) for key in samples[name][0]}
-            for name in [BASELINE, *FUNCTIONS]
+            for name in BINARIES
         }
 
-    base = results[BASELINE]
-    print(f"median of {rounds} cold starts per binary ({RELEASE})")
-    print(f"{'binary':<30} {'init ms':>8} {'x base':>7} {'RSS at init':>12} {'peak RSS KiB':>13} {'x base':>7} {'1st inv ms':>11} {'warm ms':>8} {'1st/warm':>9}")
+    base, sdk = results[BASELINE], results[SDK_BASELINE]
+    print(f"median of {rounds} cold starts per binary ({RELEASE}); x hello, x sdk: against the two baselines")
+    print(
+        f"{'binary':<30} {'init ms':>8} {'x hello':>8} {'RSS at init':>12} {'peak RSS KiB':>13} {'x hello':>8} {'x sdk':>6} "
+        f"{'1st inv ms':>11} {'warm ms':>8} {'1st/warm':>9}"
+    )
     for name, r in results.items():
         print(
-            f"{name:<30} {r['init'] * 1000:8.2f} {r['init'] / base['init']:7.2f} {r['init_rss_kib']:12.0f} {r['rss_kib']:13.0f} "
-            f"{r['rss_kib'] / base['rss_kib']:7.2f} {r['first'] * 1000:11.2f} {r['warm'] * 1000:8.2f} {r['first'] / r['warm']:9.2f}"
+            f"{name:<30} {r['init'] * 1000:8.2f} {r['init'] / base['init']:8.2f} {r['init_rss_kib']:12.0f} {r['rss_kib']:13.0f} "
+            f"{r['rss_kib'] / base['rss_kib']:8.2f} {r['rss_kib'] / sdk['rss_kib']:6.2f} "
+            f"{r['first'] * 1000:11.2f} {r['warm'] * 1000:8.2f} {r['first'] / r['warm']:9.2f}"
         )
     build = ROOT / ".aws-sam" / "build"
     if build.exists():

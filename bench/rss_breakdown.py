@@ -5,7 +5,7 @@ and after two invocations (one Glue call each), by kind of mapping. The binary's
 dominates: the kernel maps a file's pages in 64 KiB windows around each page fault
 (fault-around), so code that runs anywhere in a window brings the whole window in.
 
---callgrind DIR: runs the hello-world baseline and the poll function of DIR (a build with
+--callgrind DIR: runs the two baselines and the poll function of DIR (a build with
 symbols, see BENCHMARKS.md) once under valgrind's callgrind, and counts the bytes of the
 functions that ran, the 4 KiB pages and the 64 KiB windows they lie in, against the whole text.
 That is the floor a perfect code layout could bring the code's share down to.
@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cold_start import BASELINE, FUNCTIONS, RELEASE, fixture, invoke, started
+from cold_start import BASELINE, BINARIES, RELEASE, SDK_BASELINE, fixture, invoke, started
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "standins"))
 from harness import LocalProduct  # noqa: E402
@@ -58,7 +58,7 @@ def breakdown(product) -> None:
     env, events = fixture(product)
     print(f"resident KiB of {RELEASE}, at the end of init -> after two invocations")
     print(f"{'binary':<30} " + " ".join(f"{kind:>14}" for kind in [*KINDS, "total"]))
-    for name in [BASELINE, *FUNCTIONS]:
+    for name in BINARIES:
         binary = RELEASE / name
         with started(binary, env) as (api, process, _):
             at_init = resident_by_kind(process.pid, binary)
@@ -104,7 +104,7 @@ def code_run(product, build: Path) -> None:
     env, events = fixture(product)
     print("code that ran during init and two invocations, against the binary's whole text (KiB)")
     print(f"{'binary':<30} {'functions':>10} {'their bytes':>12} {'4 KiB pages':>12} {'64 KiB windows':>15} {'text':>8}")
-    for name in (BASELINE, "polysync-glue-poll"):
+    for name in (BASELINE, SDK_BASELINE, "polysync-glue-poll"):
         binary = build / name
         symbols = text_symbols(binary)
         with tempfile.TemporaryDirectory() as scratch:
