@@ -1,4 +1,4 @@
-"""Where the functions' resident memory goes, against the hello-world baseline.
+"""Where the functions' resident memory goes, against the two baselines of cold_start.py.
 
 Default: for each release binary, its resident set read from /proc/PID/smaps at the end of init
 and after two invocations (one Glue call each), by kind of mapping. The binary's own code
@@ -32,7 +32,7 @@ KINDS = ["code", "read-only", "writable", "heap/anon", "stack", "shared libs"]
 
 
 def kind_of(mapping: str, permissions: str, binary: Path) -> str:
-    if mapping == str(binary):
+    if mapping == str(binary.resolve()):
         return {"r-xp": "code", "r--p": "read-only"}.get(permissions, "writable")
     if mapping in ("[heap]", "") or mapping.startswith("[anon"):
         return "heap/anon"
