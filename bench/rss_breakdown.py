@@ -7,8 +7,9 @@ dominates: the kernel maps a file's pages in 64 KiB windows around each page fau
 
 --callgrind DIR: runs the two baselines and the poll function of DIR (a build with
 symbols, see BENCHMARKS.md) once under valgrind's callgrind, and counts the bytes of the
-functions that ran, the 4 KiB pages and the 64 KiB windows they lie in, against the whole text.
-That is the floor a perfect code layout could bring the code's share down to.
+functions that ran, the 4 KiB pages and the 64 KiB windows they lie in (by the file's addresses;
+the load address can shift a window), against the whole text. The functions' bytes are the floor
+a perfect code layout could bring the code's share down to.
 
     .venv/bin/python bench/rss_breakdown.py                 (after cargo build --release --bins)
     .venv/bin/python bench/rss_breakdown.py --callgrind target/unstripped/release
@@ -24,9 +25,7 @@ import tempfile
 from pathlib import Path
 
 from cold_start import BASELINE, BINARIES, RELEASE, SDK_BASELINE, fixture, invoke, started
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "standins"))
-from harness import LocalProduct  # noqa: E402
+from harness import LocalProduct  # on the path through cold_start
 
 KINDS = ["code", "read-only", "writable", "heap/anon", "stack", "shared libs"]
 
