@@ -3,26 +3,29 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use polysync_glue::config::{Config, PlatformDefaults};
+use polysync_glue::config::Config;
 use polysync_glue::event::{parse_event, DiscoverEvent, PollEvent};
 use polysync_glue::run_id::RunId;
 use polysync_glue::start::StartPlan;
 use polysync_glue::PolysyncError;
 use serde_json::Value;
 
+fn platform_defaults() -> Config {
+    let vars = [
+        ("POLYSYNC_GLUE_WORKER_TYPE", "G.1X"),
+        ("POLYSYNC_GLUE_VERSION", "4.0"),
+        ("POLYSYNC_GLUE_TIMEOUT_MINUTES", "60"),
+    ];
+    Config::from_vars(&vars).expect("valid platform defaults")
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(event) = serde_json::from_slice::<Value>(data) else {
         return;
     };
     let platform = Config {
-        defaults: PlatformDefaults {
-            worker_type: Some("G.1X".into()),
-            number_of_workers: None,
-            glue_version: Some("4.0".into()),
-            timeout_minutes: Some(60),
-        },
         allow_code_arguments: true,
-        ..Config::default()
+        ..platform_defaults()
     };
     for config in [Config::default(), platform] {
         match StartPlan::from_event(event.clone(), &config) {

@@ -1,291 +1,335 @@
-//! Compute precedence: job attribute → platform default → Glue job definition (CONTRACT.md §1).
+//! Compute precedence: job attribute → platform default → Glue job definition, and Glue's
+//! sizing rules for the job's kind, checked before StartJobRun (CONTRACT.md §1).
 
 use aws_sdk_glue::types::{Job, WorkerType};
 use serde_json::Value;
 
-use crate::config::{parse_positive, PlatformDefaults};
+use crate::config::PlatformDefaults;
 use crate::error::PolysyncError;
 use crate::event::{ComputeReport, JobAttributes, Source, Sourced};
+use crate::values::{
+    ComputeValue, GlueVersion, GlueWorkerType, JobKind, MaxRetries, TimeoutMinutes, WorkerCount,
+};
 
-pub const MAX_TIMEOUT_MINUTES: i32 = 10_080;
+pub const WORKER_TYPE_ATTRIBUTE: &str = "glueWorkerType";
+pub const NUMBER_OF_WORKERS_ATTRIBUTE: &str = "glueNumberOfWorkers";
 
-/// A worker type the Glue SDK knows (G.1X … Z.2X, Standard and whatever it adds later).
-pub fn validate_worker_type(text: &str) -> Result<String, String> {
-    if WorkerType::values().contains(&text) {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
-            "unknown Glue worker type {text:?}; use one of {}",
-            WorkerType::values().join(", ")
-        ))
-    }
+fn invalid_attribute(name: &str, rule: impl Into<String>) -> PolysyncError {
+    PolysyncError::invalid(format!("job.attributes.{name}"), rule)
 }
 
-pub fn validate_glue_version(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        Err("must not be empty".to_owned())
-    } else if text.chars().any(char::is_control) {
-        Err("must be one line without control characters".to_owned())
-    } else {
-        Ok(text.to_owned())
-    }
-}
-
-pub fn validate_timeout_minutes(minutes: i32) -> Result<i32, String> {
-    if (1..=MAX_TIMEOUT_MINUTES).contains(&minutes) {
-        Ok(minutes)
-    } else {
-        Err(format!(
-            "must be between 1 and {MAX_TIMEOUT_MINUTES} minutes"
-        ))
-    }
-}
-
-/// A JSON integer or a string of digits; `allow_zero` for counts such as retries.
-fn whole_number(value: &Value, allow_zero: bool) -> Result<i32, String> {
-    let rule = if allow_zero {
-        "must be a non-negative whole number (a JSON integer or a string of digits)"
-    } else {
-        "must be a positive whole number (a JSON integer or a string of digits)"
-    };
-    let number = match value {
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| rule.to_owned())
-            .and_then(|n| i32::try_from(n).map_err(|_| format!("must be at most {}", i32::MAX)))?,
-        Value::String(text)
-            if allow_zero && !text.is_empty() && text.bytes().all(|b| b == b'0') =>
-        {
-            0
-        }
-        Value::String(text) => parse_positive(text).map_err(|_| rule.to_owned())?,
-        _ => return Err(rule.to_owned()),
-    };
-    if number == 0 && !allow_zero {
-        return Err(rule.to_owned());
-    }
-    Ok(number)
-}
-
-/// A present, non-null number attribute.
-fn number(value: &Option<Value>) -> Option<&Value> {
-    value.as_ref().filter(|v| !v.is_null())
-}
-
-/// Validates an attribute when present; the error names it.
-fn attribute<T, U>(
+/// Parses an attribute when present and not null; the error names it.
+fn attribute<T: ComputeValue>(
     name: &str,
-    value: Option<T>,
-    validate: impl FnOnce(T) -> Result<U, String>,
-) -> Result<Option<U>, PolysyncError> {
+    value: &Option<Value>,
+) -> Result<Option<T>, PolysyncError> {
     value
-        .map(|v| {
-            validate(v)
-                .map_err(|rule| PolysyncError::invalid(format!("job.attributes.{name}"), rule))
-        })
+        .as_ref()
+        .filter(|v| !v.is_null())
+        .map(|v| T::from_json(v).map_err(|rule| invalid_attribute(name, rule)))
         .transpose()
+}
+
+fn text(value: &Option<String>) -> Option<Value> {
+    value.clone().map(Value::String)
 }
 
 /// The compute a job asks for, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobCompute {
-    pub worker_type: Option<String>,
-    pub number_of_workers: Option<i32>,
-    pub glue_version: Option<String>,
-    pub timeout_minutes: Option<i32>,
-    /// Informational only: never sent on StartJobRun.
-    pub max_retries: Option<i32>,
+    pub worker_type: Option<GlueWorkerType>,
+    pub number_of_workers: Option<WorkerCount>,
+    pub glue_version: Option<GlueVersion>,
+    pub timeout_minutes: Option<TimeoutMinutes>,
 }
 
 impl JobCompute {
     pub fn from_attributes(attributes: &JobAttributes) -> Result<Self, PolysyncError> {
-        let worker_type = attribute(
-            "glueWorkerType",
-            attributes.glue_worker_type.as_deref(),
-            validate_worker_type,
+        let worker_type: Option<GlueWorkerType> =
+            attribute(WORKER_TYPE_ATTRIBUTE, &text(&attributes.glue_worker_type))?;
+        let number_of_workers: Option<WorkerCount> = attribute(
+            NUMBER_OF_WORKERS_ATTRIBUTE,
+            &attributes.glue_number_of_workers,
         )?;
-        let number_of_workers = attribute(
-            "glueNumberOfWorkers",
-            number(&attributes.glue_number_of_workers),
-            |v| whole_number(v, false),
-        )?;
-        let glue_version = attribute(
-            "glueVersion",
-            attributes.glue_version.as_deref(),
-            validate_glue_version,
-        )?;
-        let timeout_minutes = attribute(
-            "glueTimeoutMinutes",
-            number(&attributes.glue_timeout_minutes),
-            |v| whole_number(v, false).and_then(validate_timeout_minutes),
-        )?;
-        let max_retries = attribute(
-            "glueMaxRetries",
-            number(&attributes.glue_max_retries),
-            |v| whole_number(v, true),
-        )?;
+        if let (Some(worker_type), Some(workers)) = (&worker_type, number_of_workers) {
+            worker_type
+                .check_workers(workers)
+                .map_err(|rule| invalid_attribute(NUMBER_OF_WORKERS_ATTRIBUTE, rule))?;
+        }
+        // Informational only: validated, never sent on StartJobRun.
+        attribute::<MaxRetries>("glueMaxRetries", &attributes.glue_max_retries)?;
         Ok(Self {
             worker_type,
             number_of_workers,
-            glue_version,
-            timeout_minutes,
-            max_retries,
+            glue_version: attribute("glueVersion", &text(&attributes.glue_version))?,
+            timeout_minutes: attribute("glueTimeoutMinutes", &attributes.glue_timeout_minutes)?,
         })
     }
 }
 
-fn pick<T: Clone>(job: &Option<T>, platform: &Option<T>) -> Sourced<T> {
-    match (job, platform) {
-        (Some(value), _) => Sourced {
-            value: Some(value.clone()),
-            source: Source::Job,
-        },
-        (None, Some(value)) => Sourced {
-            value: Some(value.clone()),
-            source: Source::Platform,
-        },
-        (None, None) => Sourced {
-            value: None,
-            source: Source::Definition,
-        },
+/// Where a compute field's value comes from, with the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved<T> {
+    Job(T),
+    Platform(T),
+    /// Left to the job definition: its value once read (GetJob), else none.
+    Definition(Option<T>),
+}
+
+impl<T: Clone> Resolved<T> {
+    fn pick(job: &Option<T>, platform: &Option<T>) -> Self {
+        match (job, platform) {
+            (Some(value), _) => Self::Job(value.clone()),
+            (None, Some(value)) => Self::Platform(value.clone()),
+            (None, None) => Self::Definition(None),
+        }
+    }
+
+    /// The value the job or the platform set: what StartJobRun carries.
+    pub fn given(&self) -> Option<&T> {
+        match self {
+            Self::Job(value) | Self::Platform(value) => Some(value),
+            Self::Definition(_) => None,
+        }
+    }
+
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Self::Job(value) | Self::Platform(value) => Some(value),
+            Self::Definition(value) => value.as_ref(),
+        }
+    }
+
+    pub fn source(&self) -> Source {
+        match self {
+            Self::Job(_) => Source::Job,
+            Self::Platform(_) => Source::Platform,
+            Self::Definition(_) => Source::Definition,
+        }
+    }
+
+    fn report<U>(&self, show: impl Fn(&T) -> U) -> Sourced<U> {
+        Sourced {
+            value: self.value().map(show),
+            source: self.source(),
+        }
+    }
+
+    /// A field left to the definition shows the definition's value.
+    fn read_from(&mut self, definition_value: Option<T>) {
+        if let Self::Definition(value) = self {
+            *value = definition_value;
+        }
     }
 }
 
 /// The resolved compute of a run: what StartJobRun carries and where each value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compute {
-    pub report: ComputeReport,
-    /// Worker type and number of workers are sent (both from job/platform, or one filled in).
-    pub send_worker_pair: bool,
+    pub worker_type: Resolved<GlueWorkerType>,
+    pub number_of_workers: Resolved<WorkerCount>,
+    pub timeout_minutes: Resolved<TimeoutMinutes>,
+    pub glue_version: Resolved<GlueVersion>,
     pub warnings: Vec<String>,
 }
 
 impl Compute {
     /// Resolves each field without the definition.
     pub fn resolve(job: &JobCompute, platform: &PlatformDefaults) -> Self {
-        let report = ComputeReport {
-            worker_type: pick(&job.worker_type, &platform.worker_type),
-            number_of_workers: pick(&job.number_of_workers, &platform.number_of_workers),
-            timeout_minutes: pick(&job.timeout_minutes, &platform.timeout_minutes),
-            glue_version: pick(&job.glue_version, &platform.glue_version),
-        };
-        let send_worker_pair = report.worker_type.source != Source::Definition
-            && report.number_of_workers.source != Source::Definition;
         Self {
-            report,
-            send_worker_pair,
+            worker_type: Resolved::pick(&job.worker_type, &platform.worker_type),
+            number_of_workers: Resolved::pick(&job.number_of_workers, &platform.number_of_workers),
+            timeout_minutes: Resolved::pick(&job.timeout_minutes, &platform.timeout_minutes),
+            glue_version: Resolved::pick(&job.glue_version, &platform.glue_version),
             warnings: Vec::new(),
         }
     }
 
-    /// Glue wants WorkerType and NumberOfWorkers together: exactly one of them is resolved, so
-    /// the other must be read from the job definition (GetJob).
+    /// Whether the definition (GetJob) must be read before StartJobRun: a worker pair would be
+    /// sent, and Glue's rules for the job's kind decide whether it may; or a Glue version is
+    /// sent, which Glue applies only when the definition agrees.
     pub fn needs_definition(&self) -> bool {
-        (self.report.worker_type.source == Source::Definition)
-            != (self.report.number_of_workers.source == Source::Definition)
+        self.worker_type.given().is_some()
+            || self.number_of_workers.given().is_some()
+            || self.glue_version.given().is_some()
     }
 
-    /// Completes the report with the job definition: fills the missing half of the worker
-    /// pair, and shows the definition's value for every field left to it.
+    /// Checks what is sent against the job definition and completes the report with it.
     pub fn apply_definition(&mut self, definition: &Job) -> Result<(), PolysyncError> {
-        let needs_definition = self.needs_definition();
-        let report = &mut self.report;
-        let definition_worker_type = definition.worker_type().map(|w| w.as_str().to_owned());
-        let definition_workers = definition.number_of_workers();
-        if needs_definition {
-            let (missing_field, given_field, given_source, missing_value_present) =
-                if report.worker_type.source == Source::Definition {
-                    (
-                        "glueWorkerType",
-                        "glueNumberOfWorkers",
-                        report.number_of_workers.source,
-                        definition_worker_type.is_some(),
-                    )
-                } else {
-                    (
-                        "glueNumberOfWorkers",
-                        "glueWorkerType",
-                        report.worker_type.source,
-                        definition_workers.is_some(),
-                    )
-                };
-            if missing_value_present {
-                self.send_worker_pair = true;
-            } else if given_source == Source::Job {
-                return Err(PolysyncError::invalid(
-                    format!("job.attributes.{missing_field}"),
-                    format!(
-                        "required with {given_field}: Glue needs the worker type and the number of \
-                         workers together, and the job definition {} has no {missing_field}",
-                        definition.name().unwrap_or_default()
-                    ),
-                ));
-            } else {
-                // A platform default that cannot apply to this job (a definition sized by
-                // MaxCapacity) gives way to the definition rather than failing every run.
+        self.fit_kind(&JobKind::of(definition))?;
+        self.complete_pair(definition)?;
+        self.worker_type
+            .read_from(definition.worker_type().cloned().map(GlueWorkerType::from));
+        self.number_of_workers
+            .read_from(definition.number_of_workers().map(WorkerCount::from_glue));
+        self.timeout_minutes
+            .read_from(definition.timeout().map(TimeoutMinutes::from_glue));
+        self.glue_version
+            .read_from(definition.glue_version().map(GlueVersion::from_glue));
+        self.check_pair_minimum()?;
+        if let (Some(sent), Some(runs)) = (self.glue_version.given(), definition.glue_version()) {
+            if sent.as_str() != runs {
                 self.warnings.push(format!(
-                    "the platform default for {given_field} was not applied: the job definition has no \
-                     {missing_field}, and Glue needs both together"
+                    "glueVersion {} was sent as --glue-version, but StartJobRun has no version \
+                     field: Glue runs the job definition's GlueVersion {runs}",
+                    sent.as_str()
                 ));
-                if given_field == "glueWorkerType" {
-                    report.worker_type.source = Source::Definition;
-                } else {
-                    report.number_of_workers.source = Source::Definition;
-                }
             }
-        }
-        if report.worker_type.source == Source::Definition {
-            report.worker_type.value = definition_worker_type;
-        }
-        if report.number_of_workers.source == Source::Definition {
-            report.number_of_workers.value = definition_workers;
-        }
-        if report.timeout_minutes.source == Source::Definition {
-            report.timeout_minutes.value = definition.timeout();
-        }
-        if report.glue_version.source == Source::Definition {
-            report.glue_version.value = definition.glue_version().map(str::to_owned);
         }
         Ok(())
     }
 
-    /// `(WorkerType, NumberOfWorkers)` for StartJobRun, when sent.
-    pub fn worker_pair(&self) -> Option<(WorkerType, i32)> {
-        if !self.send_worker_pair {
+    /// Glue's rules for the job's kind: a job attribute the kind cannot take is refused; the
+    /// platform's pair gives way to the definition, as a whole, since it sizes another kind.
+    fn fit_kind(&mut self, kind: &JobKind) -> Result<(), PolysyncError> {
+        let type_rule = self
+            .worker_type
+            .given()
+            .and_then(|t| kind.takes_worker_type(t).err());
+        let workers_rule = self
+            .number_of_workers
+            .given()
+            .and_then(|_| kind.takes_workers().err());
+        if let (Resolved::Job(_), Some(rule)) = (&self.worker_type, &type_rule) {
+            return Err(invalid_attribute(WORKER_TYPE_ATTRIBUTE, rule.clone()));
+        }
+        if let (Resolved::Job(_), Some(rule)) = (&self.number_of_workers, &workers_rule) {
+            return Err(invalid_attribute(NUMBER_OF_WORKERS_ATTRIBUTE, rule.clone()));
+        }
+        if let Some(rule) = type_rule.or(workers_rule) {
+            self.platform_pair_gives_way(&rule);
+        }
+        Ok(())
+    }
+
+    /// Glue wants WorkerType and NumberOfWorkers together: a half set alone is completed from
+    /// the definition; when the definition has no such half, a job's half is refused and a
+    /// platform's gives way.
+    fn complete_pair(&mut self, definition: &Job) -> Result<(), PolysyncError> {
+        let (missing, given_alone, given_is_job) = match (
+            &self.worker_type,
+            &self.number_of_workers,
+            definition.worker_type(),
+            definition.number_of_workers(),
+        ) {
+            (Resolved::Definition(_), given, None, _) if given.given().is_some() => (
+                WORKER_TYPE_ATTRIBUTE,
+                NUMBER_OF_WORKERS_ATTRIBUTE,
+                matches!(given, Resolved::Job(_)),
+            ),
+            (given, Resolved::Definition(_), _, None) if given.given().is_some() => (
+                NUMBER_OF_WORKERS_ATTRIBUTE,
+                WORKER_TYPE_ATTRIBUTE,
+                matches!(given, Resolved::Job(_)),
+            ),
+            _ => return Ok(()),
+        };
+        let rule = format!(
+            "Glue needs the worker type and the number of workers together, and the job \
+             definition {} has no {missing}",
+            definition.name().unwrap_or_default()
+        );
+        if given_is_job {
+            return Err(invalid_attribute(
+                missing,
+                format!("required with {given_alone}: {rule}"),
+            ));
+        }
+        self.platform_pair_gives_way(&rule);
+        Ok(())
+    }
+
+    /// Glue's minimum number of G.* workers, for the pair as it will be sent.
+    fn check_pair_minimum(&mut self) -> Result<(), PolysyncError> {
+        let Some(rule) = self.sent_pair().and_then(|(t, n)| t.check_workers(n).err()) else {
+            return Ok(());
+        };
+        if matches!(self.number_of_workers, Resolved::Job(_)) {
+            return Err(invalid_attribute(NUMBER_OF_WORKERS_ATTRIBUTE, rule));
+        }
+        if matches!(self.worker_type, Resolved::Job(_)) {
+            return Err(invalid_attribute(WORKER_TYPE_ATTRIBUTE, rule));
+        }
+        self.platform_pair_gives_way(&rule);
+        Ok(())
+    }
+
+    fn platform_pair_gives_way(&mut self, rule: &str) {
+        let mut dropped = Vec::new();
+        if let Resolved::Platform(worker_type) = &self.worker_type {
+            dropped.push(format!("worker type {worker_type}"));
+            self.worker_type = Resolved::Definition(None);
+        }
+        if let Resolved::Platform(workers) = self.number_of_workers {
+            dropped.push(format!("number of workers {}", workers.get()));
+            self.number_of_workers = Resolved::Definition(None);
+        }
+        if !dropped.is_empty() {
+            self.warnings.push(format!(
+                "the platform default {} was not applied, the job definition's sizing is: {rule}",
+                dropped.join(" and ")
+            ));
+        }
+    }
+
+    /// The pair StartJobRun carries: the job or the platform set at least one half, and both
+    /// are known.
+    fn sent_pair(&self) -> Option<(&GlueWorkerType, WorkerCount)> {
+        let given = self.worker_type.given().is_some() || self.number_of_workers.given().is_some();
+        if !given {
             return None;
         }
-        let worker_type = self.report.worker_type.value.as_deref()?;
-        let workers = self.report.number_of_workers.value?;
-        Some((WorkerType::from(worker_type), workers))
+        Some((self.worker_type.value()?, *self.number_of_workers.value()?))
+    }
+
+    /// `(WorkerType, NumberOfWorkers)` for StartJobRun, when sent.
+    pub fn worker_pair(&self) -> Option<(WorkerType, i32)> {
+        self.sent_pair()
+            .map(|(worker_type, workers)| (worker_type.as_sdk().clone(), workers.get()))
     }
 
     /// `Timeout` for StartJobRun, when the job or the platform set it.
     pub fn timeout(&self) -> Option<i32> {
-        (self.report.timeout_minutes.source != Source::Definition)
-            .then_some(self.report.timeout_minutes.value)
-            .flatten()
+        self.timeout_minutes.given().map(|t| t.get())
     }
 
     /// The `--glue-version` argument, when the job or the platform set it.
     pub fn glue_version(&self) -> Option<&str> {
-        (self.report.glue_version.source != Source::Definition)
-            .then_some(self.report.glue_version.value.as_deref())
-            .flatten()
+        self.glue_version.given().map(GlueVersion::as_str)
+    }
+
+    /// The `compute` of the start output.
+    pub fn report(&self) -> ComputeReport {
+        ComputeReport {
+            worker_type: self.worker_type.report(ToString::to_string),
+            number_of_workers: self.number_of_workers.report(|n| n.get()),
+            timeout_minutes: self.timeout_minutes.report(|t| t.get()),
+            glue_version: self.glue_version.report(|v| v.as_str().to_owned()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_glue::types::JobCommand;
     use serde_json::json;
 
     fn job_compute(attributes: Value) -> Result<JobCompute, PolysyncError> {
         JobCompute::from_attributes(&serde_json::from_value(attributes).unwrap())
     }
 
-    fn definition(worker_type: Option<&str>, workers: Option<i32>) -> Job {
+    fn refused_attribute(result: Result<impl std::fmt::Debug, PolysyncError>) -> (String, String) {
+        match result.unwrap_err() {
+            PolysyncError::InvalidInput { field, rule } => (field, rule),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn definition(command: &str, worker_type: Option<&str>, workers: Option<i32>) -> Job {
         Job::builder()
             .name("nightly-sales")
+            .command(JobCommand::builder().name(command).build())
             .set_worker_type(worker_type.map(WorkerType::from))
             .set_number_of_workers(workers)
             .timeout(2880)
@@ -293,16 +337,23 @@ mod tests {
             .build()
     }
 
-    #[test]
-    fn every_known_worker_type_is_accepted_and_others_refused() {
-        for known in [
-            "G.1X", "G.2X", "G.4X", "G.8X", "G.025X", "Z.2X", "Standard", "G.12X", "R.1X",
-        ] {
-            assert_eq!(validate_worker_type(known).as_deref(), Ok(known));
-        }
-        for unknown in ["g.1x", "G.3X", "", "G.1X "] {
-            assert!(validate_worker_type(unknown).is_err(), "{unknown:?}");
-        }
+    fn spark(worker_type: Option<&str>, workers: Option<i32>) -> Job {
+        definition("glueetl", worker_type, workers)
+    }
+
+    fn platform(text: &[(&str, &str)]) -> PlatformDefaults {
+        crate::config::Config::from_vars(text).unwrap().defaults
+    }
+
+    fn g2x_times_5() -> PlatformDefaults {
+        platform(&[
+            ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
+            ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "5"),
+        ])
+    }
+
+    fn sourced<T>(value: Option<T>, source: Source) -> Sourced<T> {
+        Sourced { value, source }
     }
 
     #[test]
@@ -311,11 +362,9 @@ mod tests {
             json!({"glueNumberOfWorkers": "10", "glueTimeoutMinutes": 60, "glueMaxRetries": "0"}),
         )
         .unwrap();
-        assert_eq!(c.number_of_workers, Some(10));
-        assert_eq!(c.timeout_minutes, Some(60));
-        assert_eq!(c.max_retries, Some(0));
+        assert_eq!(c.number_of_workers.map(WorkerCount::get), Some(10));
+        assert_eq!(c.timeout_minutes.map(TimeoutMinutes::get), Some(60));
         let c = job_compute(json!({"glueMaxRetries": 3, "glueNumberOfWorkers": null})).unwrap();
-        assert_eq!(c.max_retries, Some(3));
         assert_eq!(c.number_of_workers, None);
     }
 
@@ -333,6 +382,10 @@ mod tests {
                 json!({"glueNumberOfWorkers": 4_294_967_296_u64}),
                 "glueNumberOfWorkers",
             ),
+            (
+                json!({"glueWorkerType": "G.1X", "glueNumberOfWorkers": 1}),
+                "glueNumberOfWorkers",
+            ),
             (json!({"glueVersion": ""}), "glueVersion"),
             (json!({"glueVersion": "4.0\n"}), "glueVersion"),
             (json!({"glueTimeoutMinutes": 10081}), "glueTimeoutMinutes"),
@@ -341,222 +394,269 @@ mod tests {
             (json!({"glueMaxRetries": "x"}), "glueMaxRetries"),
         ];
         for (attributes, name) in cases {
-            match job_compute(attributes.clone()).unwrap_err() {
-                PolysyncError::InvalidInput { field, .. } => {
-                    assert_eq!(field, format!("job.attributes.{name}"), "{attributes}")
-                }
-                other => panic!("{other:?}"),
-            }
+            let (field, _) = refused_attribute(job_compute(attributes.clone()));
+            assert_eq!(field, format!("job.attributes.{name}"), "{attributes}");
         }
-        assert_eq!(
-            job_compute(json!({"glueTimeoutMinutes": 10080}))
-                .unwrap()
-                .timeout_minutes,
-            Some(10080)
-        );
-    }
-
-    fn platform(
-        worker_type: Option<&str>,
-        workers: Option<i32>,
-        timeout: Option<i32>,
-        version: Option<&str>,
-    ) -> PlatformDefaults {
-        PlatformDefaults {
-            worker_type: worker_type.map(str::to_owned),
-            number_of_workers: workers,
-            glue_version: version.map(str::to_owned),
-            timeout_minutes: timeout,
-        }
+        let c = job_compute(
+            json!({"glueTimeoutMinutes": 10080, "glueWorkerType": "Z.2X",
+                                   "glueNumberOfWorkers": 1}),
+        )
+        .unwrap();
+        assert_eq!(c.timeout_minutes.map(TimeoutMinutes::get), Some(10080));
     }
 
     #[test]
     fn each_field_takes_the_job_then_the_platform_then_the_definition() {
-        let job_all = JobCompute {
-            worker_type: Some("G.2X".into()),
-            number_of_workers: Some(10),
-            glue_version: Some("4.0".into()),
-            timeout_minutes: Some(120),
-            max_retries: None,
-        };
-        let platform_all = platform(Some("G.1X"), Some(2), Some(30), Some("5.0"));
+        let job_all = job_compute(json!({"glueWorkerType": "G.2X", "glueNumberOfWorkers": 10,
+                                         "glueVersion": "4.0", "glueTimeoutMinutes": 120}))
+        .unwrap();
+        let platform_all = platform(&[
+            ("POLYSYNC_GLUE_WORKER_TYPE", "G.1X"),
+            ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "2"),
+            ("POLYSYNC_GLUE_TIMEOUT_MINUTES", "30"),
+            ("POLYSYNC_GLUE_VERSION", "5.0"),
+        ]);
         let nothing = JobCompute::default();
 
-        // job over platform
         let c = Compute::resolve(&job_all, &platform_all);
         assert_eq!(
-            c.report.worker_type,
-            Sourced {
-                value: Some("G.2X".into()),
-                source: Source::Job
-            }
-        );
-        assert_eq!(
-            c.report.number_of_workers,
-            Sourced {
-                value: Some(10),
-                source: Source::Job
-            }
-        );
-        assert_eq!(
-            c.report.timeout_minutes,
-            Sourced {
-                value: Some(120),
-                source: Source::Job
-            }
-        );
-        assert_eq!(
-            c.report.glue_version,
-            Sourced {
-                value: Some("4.0".into()),
-                source: Source::Job
+            c.report(),
+            ComputeReport {
+                worker_type: sourced(Some("G.2X".into()), Source::Job),
+                number_of_workers: sourced(Some(10), Source::Job),
+                timeout_minutes: sourced(Some(120), Source::Job),
+                glue_version: sourced(Some("4.0".into()), Source::Job),
             }
         );
         assert_eq!(c.worker_pair(), Some((WorkerType::G2X, 10)));
-        assert_eq!(c.timeout(), Some(120));
-        assert_eq!(c.glue_version(), Some("4.0"));
-        assert!(!c.needs_definition());
+        assert_eq!((c.timeout(), c.glue_version()), (Some(120), Some("4.0")));
 
-        // platform when the job is silent
         let c = Compute::resolve(&nothing, &platform_all);
-        assert_eq!(c.report.worker_type.source, Source::Platform);
         assert_eq!(
-            c.report.number_of_workers,
-            Sourced {
-                value: Some(2),
-                source: Source::Platform
-            }
-        );
-        assert_eq!(
-            c.report.timeout_minutes,
-            Sourced {
-                value: Some(30),
-                source: Source::Platform
-            }
-        );
-        assert_eq!(
-            c.report.glue_version,
-            Sourced {
-                value: Some("5.0".into()),
-                source: Source::Platform
+            c.report(),
+            ComputeReport {
+                worker_type: sourced(Some("G.1X".into()), Source::Platform),
+                number_of_workers: sourced(Some(2), Source::Platform),
+                timeout_minutes: sourced(Some(30), Source::Platform),
+                glue_version: sourced(Some("5.0".into()), Source::Platform),
             }
         );
         assert_eq!(c.worker_pair(), Some((WorkerType::G1X, 2)));
 
-        // definition when both are silent: nothing sent, no GetJob needed
+        // Nothing set: nothing sent, and no GetJob needed.
         let c = Compute::resolve(&nothing, &PlatformDefaults::default());
-        for source in [
-            c.report.worker_type.source,
-            c.report.number_of_workers.source,
-            c.report.timeout_minutes.source,
-            c.report.glue_version.source,
-        ] {
-            assert_eq!(source, Source::Definition);
-        }
-        assert_eq!(c.report.worker_type.value, None);
         assert!(!c.needs_definition());
+        assert_eq!(c.report().worker_type, sourced(None, Source::Definition));
         assert_eq!(
             (c.worker_pair(), c.timeout(), c.glue_version()),
             (None, None, None)
         );
+        // A timeout alone is sent without reading the definition.
+        let c = Compute::resolve(
+            &job_compute(json!({"glueTimeoutMinutes": 5})).unwrap(),
+            &PlatformDefaults::default(),
+        );
+        assert!(!c.needs_definition());
+        assert_eq!(c.timeout(), Some(5));
     }
 
     #[test]
-    fn fields_mix_sources_independently() {
-        let job = JobCompute {
-            timeout_minutes: Some(60),
-            ..Default::default()
-        };
-        let c = Compute::resolve(&job, &platform(None, None, Some(30), Some("4.0")));
-        assert_eq!(c.report.timeout_minutes.source, Source::Job);
-        assert_eq!(c.report.glue_version.source, Source::Platform);
-        assert_eq!(c.report.worker_type.source, Source::Definition);
+    fn a_worker_pair_or_a_version_needs_the_definition() {
+        for attributes in [
+            json!({"glueWorkerType": "G.2X", "glueNumberOfWorkers": 10}),
+            json!({"glueWorkerType": "G.2X"}),
+            json!({"glueNumberOfWorkers": 3}),
+            json!({"glueVersion": "4.0"}),
+        ] {
+            let c = Compute::resolve(
+                &job_compute(attributes.clone()).unwrap(),
+                &PlatformDefaults::default(),
+            );
+            assert!(c.needs_definition(), "{attributes}");
+        }
     }
 
     #[test]
     fn worker_type_alone_takes_the_number_of_workers_from_the_definition() {
-        let job = JobCompute {
-            worker_type: Some("G.2X".into()),
-            ..Default::default()
-        };
+        let job = job_compute(json!({"glueWorkerType": "G.2X"})).unwrap();
         let mut c = Compute::resolve(&job, &PlatformDefaults::default());
-        assert!(c.needs_definition());
         assert_eq!(c.worker_pair(), None);
-        c.apply_definition(&definition(Some("G.1X"), Some(7)))
-            .unwrap();
+        c.apply_definition(&spark(Some("G.1X"), Some(7))).unwrap();
         assert_eq!(
-            c.report.number_of_workers,
-            Sourced {
-                value: Some(7),
-                source: Source::Definition
-            }
+            c.report().number_of_workers,
+            sourced(Some(7), Source::Definition)
         );
         assert_eq!(c.worker_pair(), Some((WorkerType::G2X, 7)));
         assert_eq!(
-            c.report.timeout_minutes,
-            Sourced {
-                value: Some(2880),
-                source: Source::Definition
-            }
+            c.report().timeout_minutes,
+            sourced(Some(2880), Source::Definition)
         );
         assert_eq!(
-            c.report.glue_version,
-            Sourced {
-                value: Some("3.0".into()),
-                source: Source::Definition
-            }
+            c.report().glue_version,
+            sourced(Some("3.0".into()), Source::Definition)
         );
         // values read from the definition are reported, not sent
         assert_eq!((c.timeout(), c.glue_version()), (None, None));
+        assert!(c.warnings.is_empty());
     }
 
     #[test]
     fn platform_workers_alone_take_the_worker_type_from_the_definition() {
-        let mut c = Compute::resolve(&JobCompute::default(), &platform(None, Some(4), None, None));
-        assert!(c.needs_definition());
-        c.apply_definition(&definition(Some("G.4X"), Some(20)))
-            .unwrap();
+        let platform = platform(&[("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "4")]);
+        let mut c = Compute::resolve(&JobCompute::default(), &platform);
+        c.apply_definition(&spark(Some("G.4X"), Some(20))).unwrap();
         assert_eq!(
-            c.report.worker_type,
-            Sourced {
-                value: Some("G.4X".into()),
-                source: Source::Definition
-            }
+            c.report().worker_type,
+            sourced(Some("G.4X".into()), Source::Definition)
         );
         assert_eq!(c.worker_pair(), Some((WorkerType::G4X, 4)));
     }
 
     #[test]
     fn job_half_pair_without_the_other_half_in_the_definition_is_refused() {
-        let job = JobCompute {
-            number_of_workers: Some(5),
-            ..Default::default()
-        };
+        let job = job_compute(json!({"glueNumberOfWorkers": 5})).unwrap();
         let mut c = Compute::resolve(&job, &PlatformDefaults::default());
-        match c.apply_definition(&definition(None, None)).unwrap_err() {
-            PolysyncError::InvalidInput { field, rule } => {
-                assert_eq!(field, "job.attributes.glueWorkerType");
-                assert!(rule.contains("nightly-sales"), "{rule}");
-            }
-            other => panic!("{other:?}"),
-        }
+        let (field, rule) = refused_attribute(c.apply_definition(&spark(None, None)));
+        assert_eq!(field, "job.attributes.glueWorkerType");
+        assert!(rule.contains("nightly-sales"), "{rule}");
     }
 
     #[test]
     fn platform_half_pair_gives_way_to_a_definition_without_workers() {
-        let mut c = Compute::resolve(
-            &JobCompute::default(),
-            &platform(Some("G.1X"), None, None, None),
-        );
-        c.apply_definition(&definition(None, None)).unwrap();
+        let platform = platform(&[("POLYSYNC_GLUE_WORKER_TYPE", "G.1X")]);
+        let mut c = Compute::resolve(&JobCompute::default(), &platform);
+        c.apply_definition(&spark(None, None)).unwrap();
         assert_eq!(c.worker_pair(), None);
+        assert_eq!(c.report().worker_type, sourced(None, Source::Definition));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn a_python_shell_job_takes_no_workers() {
+        let shell = definition("pythonshell", None, None);
+        // The platform's pair gives way, with a warning.
+        let mut c = Compute::resolve(&JobCompute::default(), &g2x_times_5());
+        c.apply_definition(&shell).unwrap();
+        assert_eq!(c.worker_pair(), None);
+        assert_eq!(c.report().worker_type, sourced(None, Source::Definition));
         assert_eq!(
-            c.report.worker_type,
-            Sourced {
-                value: None,
-                source: Source::Definition
-            }
+            c.report().number_of_workers,
+            sourced(None, Source::Definition)
         );
         assert_eq!(c.warnings.len(), 1);
+        assert!(
+            c.warnings[0].contains("G.2X") && c.warnings[0].contains("pythonshell"),
+            "{:?}",
+            c.warnings
+        );
+        // A job attribute is refused, naming it.
+        for (attributes, name) in [
+            (json!({"glueWorkerType": "G.1X"}), "glueWorkerType"),
+            (json!({"glueNumberOfWorkers": 3}), "glueNumberOfWorkers"),
+            (
+                json!({"glueWorkerType": "G.1X", "glueNumberOfWorkers": 3}),
+                "glueWorkerType",
+            ),
+        ] {
+            let mut c = Compute::resolve(&job_compute(attributes.clone()).unwrap(), &g2x_times_5());
+            let (field, rule) = refused_attribute(c.apply_definition(&shell));
+            assert_eq!(field, format!("job.attributes.{name}"), "{attributes}");
+            assert!(rule.contains("pythonshell"), "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_ray_job_takes_only_z_2x() {
+        let ray = definition("glueray", Some("Z.2X"), Some(4));
+        let mut c = Compute::resolve(&JobCompute::default(), &g2x_times_5());
+        c.apply_definition(&ray).unwrap();
+        assert_eq!(
+            c.worker_pair(),
+            None,
+            "the definition's Z.2X × 4 is Glue's to apply"
+        );
+        assert_eq!(
+            c.report().worker_type,
+            sourced(Some("Z.2X".into()), Source::Definition)
+        );
+        assert_eq!(c.warnings.len(), 1);
+
+        let (field, rule) = refused_attribute(
+            Compute::resolve(
+                &job_compute(json!({"glueWorkerType": "G.1X"})).unwrap(),
+                &PlatformDefaults::default(),
+            )
+            .apply_definition(&ray),
+        );
+        assert_eq!(field, "job.attributes.glueWorkerType");
+        assert!(rule.contains("Z.2X"), "{rule}");
+
+        // The job's own count of Z.2X workers goes with the definition's worker type.
+        let mut c = Compute::resolve(
+            &job_compute(json!({"glueNumberOfWorkers": 8})).unwrap(),
+            &g2x_times_5(),
+        );
+        c.apply_definition(&ray).unwrap();
+        assert_eq!(c.worker_pair(), Some((WorkerType::Z2X, 8)));
+    }
+
+    #[test]
+    fn spark_jobs_never_take_z_2x_and_get_the_platform_defaults() {
+        for command in ["glueetl", "gluestreaming"] {
+            let job = definition(command, Some("G.1X"), Some(10));
+            let mut c = Compute::resolve(&JobCompute::default(), &g2x_times_5());
+            c.apply_definition(&job).unwrap();
+            assert_eq!(c.worker_pair(), Some((WorkerType::G2X, 5)), "{command}");
+            assert!(c.warnings.is_empty());
+
+            let z = platform(&[
+                ("POLYSYNC_GLUE_WORKER_TYPE", "Z.2X"),
+                ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "2"),
+            ]);
+            let mut c = Compute::resolve(&JobCompute::default(), &z);
+            c.apply_definition(&job).unwrap();
+            assert_eq!(c.worker_pair(), None, "{command}");
+            assert_eq!(c.warnings.len(), 1);
+
+            let (field, _) = refused_attribute(
+                Compute::resolve(
+                    &job_compute(json!({"glueWorkerType": "Z.2X"})).unwrap(),
+                    &PlatformDefaults::default(),
+                )
+                .apply_definition(&job),
+            );
+            assert_eq!(field, "job.attributes.glueWorkerType");
+        }
+    }
+
+    #[test]
+    fn one_g_worker_is_refused_whichever_half_the_definition_gives() {
+        let job = job_compute(json!({"glueNumberOfWorkers": 1})).unwrap();
+        let mut c = Compute::resolve(&job, &PlatformDefaults::default());
+        let (field, rule) = refused_attribute(c.apply_definition(&spark(Some("G.1X"), Some(10))));
+        assert_eq!(field, "job.attributes.glueNumberOfWorkers");
+        assert!(
+            rule.contains("minimum allowed value of Number of Workers is 2"),
+            "{rule}"
+        );
+    }
+
+    #[test]
+    fn a_version_the_definition_does_not_run_is_sent_with_a_warning() {
+        let job = job_compute(json!({"glueVersion": "5.0"})).unwrap();
+        let mut c = Compute::resolve(&job, &PlatformDefaults::default());
+        c.apply_definition(&spark(None, None)).unwrap();
+        assert_eq!(c.glue_version(), Some("5.0"));
+        assert_eq!(c.warnings.len(), 1);
+        assert!(
+            c.warnings[0].contains("GlueVersion 3.0"),
+            "{:?}",
+            c.warnings
+        );
+
+        let job = job_compute(json!({"glueVersion": "3.0"})).unwrap();
+        let mut c = Compute::resolve(&job, &PlatformDefaults::default());
+        c.apply_definition(&spark(None, None)).unwrap();
+        assert!(c.warnings.is_empty());
     }
 }

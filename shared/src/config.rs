@@ -1,6 +1,9 @@
 //! The platform configuration, read once from the Lambda environment (CONTRACT.md §1).
 
-use crate::compute::{validate_glue_version, validate_timeout_minutes, validate_worker_type};
+use crate::values::{
+    parse_whole, ComputeValue, GlueVersion, GlueWorkerType, TimeoutMinutes, WorkerCount,
+    MIN_G_WORKERS,
+};
 
 pub const WORKER_TYPE_VAR: &str = "POLYSYNC_GLUE_WORKER_TYPE";
 pub const NUMBER_OF_WORKERS_VAR: &str = "POLYSYNC_GLUE_NUMBER_OF_WORKERS";
@@ -10,6 +13,7 @@ pub const POLL_MIN_SECONDS_VAR: &str = "POLYSYNC_POLL_MIN_SECONDS";
 pub const POLL_MAX_SECONDS_VAR: &str = "POLYSYNC_POLL_MAX_SECONDS";
 pub const ALLOW_CODE_ARGUMENTS_VAR: &str = "POLYSYNC_GLUE_ALLOW_CODE_ARGUMENTS";
 pub const EXECUTION_TAG_VAR: &str = "POLYSYNC_GLUE_EXECUTION_TAG";
+pub const JOB_NAME_PREFIX_VAR: &str = "POLYSYNC_GLUE_JOB_NAME_PREFIX";
 
 /// Polling bounds when the environment leaves them out.
 pub const DEFAULT_POLL_MIN_SECONDS: u32 = 15;
@@ -28,10 +32,10 @@ pub struct ConfigError {
 /// Platform defaults for compute, applied when the job leaves a field out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlatformDefaults {
-    pub worker_type: Option<String>,
-    pub number_of_workers: Option<i32>,
-    pub glue_version: Option<String>,
-    pub timeout_minutes: Option<i32>,
+    pub worker_type: Option<GlueWorkerType>,
+    pub number_of_workers: Option<WorkerCount>,
+    pub glue_version: Option<GlueVersion>,
+    pub timeout_minutes: Option<TimeoutMinutes>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +60,8 @@ pub struct Config {
     pub allow_code_arguments: bool,
     /// Whether start adds `--polysync-execution-id`.
     pub execution_tag: bool,
+    /// The job-name prefix the functions' IAM is scoped to; empty for every job.
+    pub job_name_prefix: String,
 }
 
 impl Default for Config {
@@ -65,6 +71,7 @@ impl Default for Config {
             poll: PollBounds::default(),
             allow_code_arguments: false,
             execution_tag: true,
+            job_name_prefix: String::new(),
         }
     }
 }
@@ -74,61 +81,78 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// Reads the configuration from these variables alone, as a test or a tool sets them.
+    pub fn from_vars(vars: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| {
+            vars.iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
     /// Reads the configuration through `lookup`; an empty value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |variable: &'static str| {
             lookup(variable)
                 .map(|value| value.trim().to_owned())
                 .filter(|value| !value.is_empty())
-                .map(|value| (variable, value))
         };
         let fail = |variable: &'static str, value: &str, rule: String| ConfigError {
             variable,
             value: value.to_owned(),
             rule,
         };
+        let parse = |variable: &'static str, parse: &dyn Fn(&str) -> Result<u32, String>| {
+            get(variable)
+                .map(|value| parse(&value).map_err(|rule| fail(variable, &value, rule)))
+                .transpose()
+        };
+        fn value<T: ComputeValue>(
+            variable: &'static str,
+            text: Option<String>,
+        ) -> Result<Option<T>, ConfigError> {
+            text.map(|text| {
+                T::from_text(&text).map_err(|rule| ConfigError {
+                    variable,
+                    value: text,
+                    rule,
+                })
+            })
+            .transpose()
+        }
 
-        let worker_type = get(WORKER_TYPE_VAR)
-            .map(|(var, value)| {
-                validate_worker_type(&value).map_err(|rule| fail(var, &value, rule))
-            })
-            .transpose()?;
-        let number_of_workers = get(NUMBER_OF_WORKERS_VAR)
-            .map(|(var, value)| parse_positive(&value).map_err(|rule| fail(var, &value, rule)))
-            .transpose()?;
-        let glue_version = get(GLUE_VERSION_VAR)
-            .map(|(var, value)| {
-                validate_glue_version(&value).map_err(|rule| fail(var, &value, rule))
-            })
-            .transpose()?;
-        let timeout_minutes = get(TIMEOUT_MINUTES_VAR)
-            .map(|(var, value)| {
-                parse_positive(&value)
-                    .and_then(validate_timeout_minutes)
-                    .map_err(|rule| fail(var, &value, rule))
-            })
-            .transpose()?;
+        let worker_type: Option<GlueWorkerType> = value(WORKER_TYPE_VAR, get(WORKER_TYPE_VAR))?;
+        let number_of_workers: Option<WorkerCount> =
+            value(NUMBER_OF_WORKERS_VAR, get(NUMBER_OF_WORKERS_VAR))?;
+        // Without a platform worker type, the count pairs with a definition's, most often G.*.
+        if let Some(workers) = number_of_workers {
+            let pairs_with_g = worker_type.as_ref().is_none_or(GlueWorkerType::is_g);
+            if pairs_with_g && workers.get() < MIN_G_WORKERS {
+                return Err(fail(
+                    NUMBER_OF_WORKERS_VAR,
+                    &workers.get().to_string(),
+                    format!(
+                        "must be at least {MIN_G_WORKERS}: Glue's G.* worker types need at least \
+                         {MIN_G_WORKERS} workers"
+                    ),
+                ));
+            }
+        }
+        let glue_version = value(GLUE_VERSION_VAR, get(GLUE_VERSION_VAR))?;
+        let timeout_minutes = value(TIMEOUT_MINUTES_VAR, get(TIMEOUT_MINUTES_VAR))?;
 
-        let seconds = |variable: &'static str, default: u32| -> Result<u32, ConfigError> {
-            match get(variable) {
-                None => Ok(default),
-                Some((var, value)) => parse_positive(&value)
-                    .map(|n| n as u32)
-                    .and_then(|n| {
-                        if n <= POLL_SECONDS_CEILING {
-                            Ok(n)
-                        } else {
-                            Err(format!("must be at most {POLL_SECONDS_CEILING} seconds"))
-                        }
-                    })
-                    .map_err(|rule| fail(var, &value, rule)),
+        let seconds = |text: &str| -> Result<u32, String> {
+            let n = parse_whole(text, false)? as u32;
+            if n <= POLL_SECONDS_CEILING {
+                Ok(n)
+            } else {
+                Err(format!("must be at most {POLL_SECONDS_CEILING} seconds"))
             }
         };
-        let min_seconds = seconds(POLL_MIN_SECONDS_VAR, DEFAULT_POLL_MIN_SECONDS)?;
-        let max_seconds = seconds(
-            POLL_MAX_SECONDS_VAR,
-            DEFAULT_POLL_MAX_SECONDS.max(min_seconds),
-        )?;
+        let min_seconds =
+            parse(POLL_MIN_SECONDS_VAR, &seconds)?.unwrap_or(DEFAULT_POLL_MIN_SECONDS);
+        let max_seconds = parse(POLL_MAX_SECONDS_VAR, &seconds)?
+            .unwrap_or(DEFAULT_POLL_MAX_SECONDS.max(min_seconds));
         if max_seconds < min_seconds {
             return Err(fail(
                 POLL_MAX_SECONDS_VAR,
@@ -137,18 +161,24 @@ impl Config {
             ));
         }
 
-        let allow_code_arguments = match get(ALLOW_CODE_ARGUMENTS_VAR) {
-            None => false,
-            Some((_, value)) if value == "true" => true,
-            Some((_, value)) if value == "false" => false,
-            Some((var, value)) => return Err(fail(var, &value, "must be true or false".into())),
-        };
-        let execution_tag = match get(EXECUTION_TAG_VAR) {
-            None => true,
-            Some((_, value)) if value == "on" => true,
-            Some((_, value)) if value == "off" => false,
-            Some((var, value)) => return Err(fail(var, &value, "must be on or off".into())),
-        };
+        let switch =
+            |variable: &'static str, on: &str, off: &str, default: bool| match get(variable) {
+                None => Ok(default),
+                Some(value) if value == on => Ok(true),
+                Some(value) if value == off => Ok(false),
+                Some(value) => Err(fail(variable, &value, format!("must be {on} or {off}"))),
+            };
+        let allow_code_arguments = switch(ALLOW_CODE_ARGUMENTS_VAR, "true", "false", false)?;
+        let execution_tag = switch(EXECUTION_TAG_VAR, "on", "off", true)?;
+
+        let job_name_prefix = get(JOB_NAME_PREFIX_VAR).unwrap_or_default();
+        if job_name_prefix.contains('*') || job_name_prefix.chars().any(char::is_control) {
+            return Err(fail(
+                JOB_NAME_PREFIX_VAR,
+                &job_name_prefix,
+                "must be a plain job-name prefix, without '*' or control characters".into(),
+            ));
+        }
 
         Ok(Self {
             defaults: PlatformDefaults {
@@ -163,34 +193,22 @@ impl Config {
             },
             allow_code_arguments,
             execution_tag,
+            job_name_prefix,
         })
     }
-}
 
-/// A positive integer written in decimal digits.
-pub(crate) fn parse_positive(text: &str) -> Result<i32, String> {
-    let rule = || "must be a positive whole number".to_owned();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(rule());
-    }
-    match text.parse::<i32>() {
-        Ok(n) if n > 0 => Ok(n),
-        Ok(_) => Err(rule()),
-        Err(_) => Err(format!("must be at most {}", i32::MAX)),
+    /// Whether the functions may act on this job (its name starts with the prefix).
+    pub fn covers_job(&self, job_name: &str) -> bool {
+        job_name.starts_with(&self.job_name_prefix)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        Config::from_vars(vars)
     }
 
     #[test]
@@ -209,16 +227,17 @@ mod tests {
             (POLL_MAX_SECONDS_VAR, "60"),
             (ALLOW_CODE_ARGUMENTS_VAR, "true"),
             (EXECUTION_TAG_VAR, "off"),
+            (JOB_NAME_PREFIX_VAR, "polysync-"),
         ])
         .unwrap();
         assert_eq!(
             c,
             Config {
                 defaults: PlatformDefaults {
-                    worker_type: Some("G.2X".into()),
-                    number_of_workers: Some(10),
-                    glue_version: Some("4.0".into()),
-                    timeout_minutes: Some(120),
+                    worker_type: Some(GlueWorkerType::from_text("G.2X").unwrap()),
+                    number_of_workers: Some(WorkerCount::from_text("10").unwrap()),
+                    glue_version: Some(GlueVersion::from_text("4.0").unwrap()),
+                    timeout_minutes: Some(TimeoutMinutes::from_text("120").unwrap()),
                 },
                 poll: PollBounds {
                     min_seconds: 5,
@@ -226,6 +245,7 @@ mod tests {
                 },
                 allow_code_arguments: true,
                 execution_tag: false,
+                job_name_prefix: "polysync-".into(),
             }
         );
     }
@@ -266,6 +286,8 @@ mod tests {
             (POLL_MAX_SECONDS_VAR, "86401"),
             (ALLOW_CODE_ARGUMENTS_VAR, "yes"),
             (EXECUTION_TAG_VAR, "false"),
+            (NUMBER_OF_WORKERS_VAR, "1"),
+            (JOB_NAME_PREFIX_VAR, "team-*"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();
@@ -280,5 +302,25 @@ mod tests {
             config(&[(POLL_MIN_SECONDS_VAR, "60"), (POLL_MAX_SECONDS_VAR, "30")]).unwrap_err();
         assert_eq!(err.variable, POLL_MAX_SECONDS_VAR);
         assert!(err.rule.contains(POLL_MIN_SECONDS_VAR));
+    }
+
+    #[test]
+    fn one_platform_worker_is_refused_unless_the_worker_type_takes_it() {
+        let err = config(&[(NUMBER_OF_WORKERS_VAR, "1")]).unwrap_err();
+        assert!(err.rule.contains("at least 2"), "{err}");
+        assert!(config(&[(WORKER_TYPE_VAR, "G.1X"), (NUMBER_OF_WORKERS_VAR, "1")]).is_err());
+        let ray = config(&[(WORKER_TYPE_VAR, "Z.2X"), (NUMBER_OF_WORKERS_VAR, "1")]).unwrap();
+        assert_eq!(
+            ray.defaults.number_of_workers.map(WorkerCount::get),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn the_prefix_decides_which_jobs_are_covered() {
+        let c = config(&[(JOB_NAME_PREFIX_VAR, "team-a-")]).unwrap();
+        assert!(c.covers_job("team-a-sales"));
+        assert!(!c.covers_job("team-b-sales"));
+        assert!(Config::default().covers_job("anything"));
     }
 }

@@ -65,14 +65,6 @@ impl PolysyncError {
             Self::GlueUnavailable { .. } => error_type::GLUE_UNAVAILABLE.to_owned(),
         }
     }
-
-    /// The Glue error code, when Glue answered with one.
-    pub fn glue_code(&self) -> Option<&str> {
-        match self {
-            Self::Glue { code, .. } => Some(code),
-            _ => None,
-        }
-    }
 }
 
 impl From<PolysyncError> for Diagnostic {
@@ -171,7 +163,11 @@ pub fn glue_error(
             " (Polysync: the function's role needs glue:{operation} on {})",
             target.job_arn()
         ),
-        ("InvalidInputException", _) if operation == "StartJobRun" => {
+        // Only where Glue's message is about arguments: "Worker Type Z.2X is not supported..."
+        // is InvalidInputException too, and the argument hint would mislead there.
+        ("InvalidInputException", _)
+            if operation == "StartJobRun" && message.to_ascii_lowercase().contains("argument") =>
+        {
             " (Polysync: argument keys must be valid Glue argument names; a parameter named \
              key=value is not split, use name key and value value)"
                 .to_owned()

@@ -30,7 +30,7 @@ pub struct JobSpec {
 }
 
 /// Numbers stay raw JSON here: the contract accepts integers and strings of digits, and the
-/// validation that follows names the attribute and the rule it broke. Unknown attributes are
+/// typed values of `values` that follow name the attribute and the rule it broke. Unknown attributes are
 /// refused, so a misspelt `glueTimeoutMinutes` cannot silently fall back to Glue's 48 hours.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -16,6 +16,7 @@ pub mod polling;
 pub mod run_id;
 pub mod start;
 pub mod status;
+pub mod values;
 
 pub use error::PolysyncError;
 pub use glue::{Env, LazyEnv};

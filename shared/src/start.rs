@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::arguments::{self, Arguments, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
 use crate::compute::{Compute, JobCompute};
-use crate::config::Config;
+use crate::config::{Config, JOB_NAME_PREFIX_VAR};
 use crate::error::{from_sdk, PolysyncError};
 use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
 use crate::glue::{account_of, find_tagged_run, format_time, now, Env};
@@ -58,6 +58,17 @@ impl StartPlan {
         let event: StartEvent = parse_event(event)?;
         let job = &event.job;
         one_line("job.externalId", &job.external_id, MAX_JOB_NAME_CHARS)?;
+        // The functions' IAM covers only these jobs: say so, rather than meet AccessDenied.
+        if !config.covers_job(&job.external_id) {
+            return Err(PolysyncError::invalid(
+                "job.externalId",
+                format!(
+                    "Glue job {:?} does not start with {:?} ({JOB_NAME_PREFIX_VAR}), the prefix \
+                     of the jobs this platform may run",
+                    job.external_id, config.job_name_prefix
+                ),
+            ));
+        }
         if let Some(job_type) = job.job_type.as_deref() {
             if job_type != JOB_TYPE {
                 return Err(PolysyncError::invalid(
@@ -105,7 +116,7 @@ impl StartPlan {
             status,
             monitor_url: monitor_url(&env.region, &self.job_name, job_run_id),
             argument_keys: self.arguments.keys(),
-            compute: self.compute.report.clone(),
+            compute: self.compute.report(),
             warnings,
             started_at,
         }
@@ -126,6 +137,7 @@ pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<StartOutput,
         }
     }
 
+    // The job's kind decides which worker pair Glue takes: checked here, never left to Glue.
     if plan.compute.needs_definition() {
         let definition = env
             .glue

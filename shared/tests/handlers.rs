@@ -12,14 +12,14 @@ use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::operation::get_jobs::GetJobsOutput;
 use aws_sdk_glue::operation::start_job_run::{StartJobRunInput, StartJobRunOutput};
 use aws_sdk_glue::types::{
-    BatchStopJobRunError, BatchStopJobRunSuccessfulSubmission, ErrorDetail, Job, JobRun,
-    JobRunState, WorkerType,
+    BatchStopJobRunError, BatchStopJobRunSuccessfulSubmission, ErrorDetail, Job, JobCommand,
+    JobRun, JobRunState, WorkerType,
 };
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use polysync_glue::config::{Config, PlatformDefaults};
+use polysync_glue::config::Config;
 use polysync_glue::event::{Source, Sourced};
 use polysync_glue::status::RunStatus;
 use polysync_glue::{cancel, discover, poll, start, Env, PolysyncError};
@@ -91,6 +91,26 @@ fn nightly_sales_event() -> Value {
     })
 }
 
+/// A Spark (`glueetl`) job definition of that Glue version, sized by its own G.1X × 10.
+fn spark_job(name: &str, glue_version: &str) -> Job {
+    job_of_kind(name, "glueetl", glue_version)
+}
+
+fn job_of_kind(name: &str, command: &str, glue_version: &str) -> Job {
+    Job::builder()
+        .name(name)
+        .command(JobCommand::builder().name(command).build())
+        .glue_version(glue_version)
+        .worker_type(WorkerType::G1X)
+        .number_of_workers(10)
+        .build()
+}
+
+/// The configuration the functions read from these environment variables.
+fn config_of(vars: &[(&str, &str)]) -> Config {
+    Config::from_vars(vars).unwrap()
+}
+
 fn get_job_rule(job: Job) -> Rule {
     mock!(Client::get_job).then_output(move || GetJobOutput::builder().job(job.clone()).build())
 }
@@ -99,7 +119,7 @@ fn get_job_rule(job: Job) -> Rule {
 async fn start_sends_exactly_the_job_compute_and_arguments() {
     let captured = Arc::new(Mutex::new(Vec::new()));
     let start_rule = recording_start(&captured);
-    let get_job = get_job_rule(Job::builder().name("nightly-sales").build());
+    let get_job = get_job_rule(spark_job("nightly-sales", "4.0"));
     let env = env(&[&start_rule, &get_job]);
 
     let output = start::handle(&env, event(nightly_sales_event()))
@@ -120,8 +140,8 @@ async fn start_sends_exactly_the_job_compute_and_arguments() {
     assert_eq!(request.timeout(), Some(120));
     assert_eq!(
         get_job.num_calls(),
-        0,
-        "the job gave the whole worker pair: no GetJob"
+        1,
+        "the job's kind decides whether Glue takes the worker pair"
     );
 
     assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
@@ -197,16 +217,14 @@ async fn start_leaves_to_the_definition_what_nobody_set() {
 async fn start_applies_platform_defaults_and_tags_the_execution() {
     let captured = Arc::new(Mutex::new(Vec::new()));
     let start_rule = recording_start(&captured);
-    let config = Config {
-        defaults: PlatformDefaults {
-            worker_type: Some("G.1X".into()),
-            number_of_workers: Some(2),
-            glue_version: Some("5.0".into()),
-            timeout_minutes: Some(30),
-        },
-        ..Config::default()
-    };
-    let env = env_with(&[&start_rule], config);
+    let config = config_of(&[
+        ("POLYSYNC_GLUE_WORKER_TYPE", "G.1X"),
+        ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "2"),
+        ("POLYSYNC_GLUE_VERSION", "5.0"),
+        ("POLYSYNC_GLUE_TIMEOUT_MINUTES", "30"),
+    ]);
+    let get_job = get_job_rule(spark_job("j", "4.0"));
+    let env = env_with(&[&start_rule, &get_job], config);
 
     let output = start::handle(
         &env,
@@ -234,6 +252,135 @@ async fn start_applies_platform_defaults_and_tags_the_execution() {
         output.argument_keys,
         ["--glue-version", "--polysync-execution-id"]
     );
+    // StartJobRun has no version field: the report says which version Glue really runs.
+    assert_eq!(output.warnings.len(), 1, "{:?}", output.warnings);
+    assert!(
+        output.warnings[0].contains("GlueVersion 4.0"),
+        "{:?}",
+        output.warnings
+    );
+}
+
+#[tokio::test]
+async fn platform_defaults_a_job_s_kind_cannot_take_give_way_and_its_attributes_are_refused() {
+    let platform = config_of(&[
+        ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
+        ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "5"),
+    ]);
+    for (command, sent) in [
+        ("pythonshell", None),
+        ("glueray", None),
+        ("glueetl", Some((WorkerType::G2X, 5))),
+        ("gluestreaming", Some((WorkerType::G2X, 5))),
+    ] {
+        let captured = Arc::new(Mutex::new(Vec::new()));
+        let start_rule = recording_start(&captured);
+        let get_job = get_job_rule(job_of_kind("j", command, "4.0"));
+        let env = env_with(&[&start_rule, &get_job], platform.clone());
+        let output = start::handle(&env, event(json!({"job": {"externalId": "j"}})))
+            .await
+            .unwrap();
+        let request = &captured.lock().unwrap()[0];
+        let wire = request
+            .worker_type()
+            .cloned()
+            .zip(request.number_of_workers());
+        assert_eq!(wire, sent, "{command}");
+        let expected_source = if sent.is_some() {
+            Source::Platform
+        } else {
+            Source::Definition
+        };
+        assert_eq!(
+            output.compute.worker_type.source, expected_source,
+            "{command}"
+        );
+        assert_eq!(
+            output.warnings.len(),
+            usize::from(sent.is_none()),
+            "{command}"
+        );
+    }
+
+    let refusals = [
+        (
+            "pythonshell",
+            json!({"glueWorkerType": "G.1X"}),
+            "glueWorkerType",
+        ),
+        (
+            "pythonshell",
+            json!({"glueNumberOfWorkers": 2}),
+            "glueNumberOfWorkers",
+        ),
+        (
+            "glueray",
+            json!({"glueWorkerType": "G.2X"}),
+            "glueWorkerType",
+        ),
+        (
+            "glueetl",
+            json!({"glueWorkerType": "Z.2X"}),
+            "glueWorkerType",
+        ),
+        (
+            "gluestreaming",
+            json!({"glueNumberOfWorkers": 1}),
+            "glueNumberOfWorkers",
+        ),
+    ];
+    for (command, attributes, name) in refusals {
+        let captured = Arc::new(Mutex::new(Vec::new()));
+        let start_rule = recording_start(&captured);
+        let get_job = get_job_rule(job_of_kind("j", command, "4.0"));
+        let env = env(&[&start_rule, &get_job]);
+        let error = start::handle(
+            &env,
+            event(json!({"job": {"externalId": "j", "attributes": attributes.clone()}})),
+        )
+        .await
+        .unwrap_err();
+        match error {
+            PolysyncError::InvalidInput { field, .. } => {
+                assert_eq!(
+                    field,
+                    format!("job.attributes.{name}"),
+                    "{command} {attributes}"
+                )
+            }
+            other => panic!("{command} {attributes}: {other:?}"),
+        }
+        assert_eq!(start_rule.num_calls(), 0, "refused before StartJobRun");
+    }
+}
+
+#[tokio::test]
+async fn a_job_outside_the_platform_prefix_is_refused_before_any_glue_call() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let get_job = get_job_rule(spark_job("team-b-sales", "4.0"));
+    let env = env_with(
+        &[&start_rule, &get_job],
+        config_of(&[("POLYSYNC_GLUE_JOB_NAME_PREFIX", "team-a-")]),
+    );
+    let error = start::handle(&env, event(json!({"job": {"externalId": "team-b-sales"}})))
+        .await
+        .unwrap_err();
+    match error {
+        PolysyncError::InvalidInput { field, rule } => {
+            assert_eq!(field, "job.externalId");
+            assert!(
+                rule.contains("POLYSYNC_GLUE_JOB_NAME_PREFIX") && rule.contains("team-a-"),
+                "{rule}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((start_rule.num_calls(), get_job.num_calls()), (0, 0));
+    start::handle(&env, event(json!({"job": {"externalId": "team-a-sales"}})))
+        .await
+        .unwrap();
+    assert_eq!(start_rule.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -421,6 +568,21 @@ async fn invalid_input_from_glue_carries_the_argument_hint() {
     );
     assert!(
         error.error_message.contains("key=value is not split"),
+        "{}",
+        error.error_message
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_about_anything_but_arguments_carries_no_argument_hint() {
+    let (error, _) = start_error(
+        "InvalidInputException",
+        "Worker Type Z.2X is not supported for Job Command glueetl",
+    )
+    .await;
+    assert_eq!(error.error_type, "Glue.InvalidInputException");
+    assert!(
+        !error.error_message.contains("argument"),
         "{}",
         error.error_message
     );

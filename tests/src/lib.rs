@@ -43,6 +43,9 @@ fn standin_python() -> PathBuf {
 
 /// A Glue job definition for the stand-in; the default is a G.1X × 5 Spark job.
 pub struct Definition {
+    /// `Command.Name`: glueetl, gluestreaming, pythonshell or glueray.
+    pub command: &'static str,
+    pub glue_version: &'static str,
     pub worker_type: Option<WorkerType>,
     pub workers: Option<i32>,
     pub timeout: Option<i32>,
@@ -54,12 +57,46 @@ pub struct Definition {
 impl Default for Definition {
     fn default() -> Self {
         Self {
+            command: "glueetl",
+            glue_version: "4.0",
             worker_type: Some(WorkerType::G1X),
             workers: Some(5),
             timeout: Some(2880),
             max_retries: 0,
             max_concurrent_runs: 1,
             default_arguments: Vec::new(),
+        }
+    }
+}
+
+impl Definition {
+    /// A Python shell job, sized by MaxCapacity (Glue 3.0, the newest that runs Python shell).
+    pub fn python_shell() -> Self {
+        Self {
+            command: "pythonshell",
+            glue_version: "3.0",
+            worker_type: None,
+            workers: None,
+            ..Self::default()
+        }
+    }
+
+    /// A Ray job on Z.2X workers.
+    pub fn ray() -> Self {
+        Self {
+            command: "glueray",
+            glue_version: "4.0",
+            worker_type: Some(WorkerType::Z2X),
+            workers: Some(2),
+            ..Self::default()
+        }
+    }
+
+    /// A Spark streaming job: its runs last until they are stopped.
+    pub fn streaming() -> Self {
+        Self {
+            command: "gluestreaming",
+            ..Self::default()
         }
     }
 }
@@ -171,7 +208,7 @@ impl StandIn {
         Client::from_conf(config)
     }
 
-    /// Creates a Glue job (Glue 4.0, a Spark script) through the real SDK.
+    /// Creates a Glue job through the real SDK.
     pub async fn create_job(&self, name: &str, definition: Definition) {
         self.glue()
             .create_job()
@@ -179,11 +216,11 @@ impl StandIn {
             .role("arn:aws:iam::123456789012:role/glue")
             .command(
                 JobCommand::builder()
-                    .name("glueetl")
+                    .name(definition.command)
                     .script_location("s3://scripts/job.py")
                     .build(),
             )
-            .glue_version("4.0")
+            .glue_version(definition.glue_version)
             .set_worker_type(definition.worker_type)
             .set_number_of_workers(definition.workers)
             .set_timeout(definition.timeout)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use polysync_glue::config::{Config, PlatformDefaults};
+use polysync_glue::config::Config;
 use polysync_glue::event::{PollOutput, Source};
 use polysync_glue::status::RunStatus;
 use polysync_glue::{cancel, discover, poll, start, Env, PolysyncError};
@@ -36,15 +36,13 @@ fn wire_request(standin: &StandIn, job_name: &str) -> Value {
 #[tokio::test]
 async fn start_sends_each_precedence_combination_over_the_wire() {
     let standin = StandIn::shared();
-    let platform = Config {
-        defaults: PlatformDefaults {
-            worker_type: Some("G.2X".into()),
-            number_of_workers: Some(3),
-            glue_version: Some("5.0".into()),
-            timeout_minutes: Some(90),
-        },
-        ..Config::default()
-    };
+    let platform = Config::from_vars(&[
+        ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
+        ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "3"),
+        ("POLYSYNC_GLUE_VERSION", "5.0"),
+        ("POLYSYNC_GLUE_TIMEOUT_MINUTES", "90"),
+    ])
+    .unwrap();
     /// What StartJobRun must carry: WorkerType, NumberOfWorkers, Timeout, --glue-version.
     type Expected = (
         Option<&'static str>,
