@@ -83,6 +83,7 @@ pub fn import_job(job: &Job) -> DiscoveredJob {
             glue_max_retries: Some(job.max_retries()),
         },
         parameters,
+        warnings: Vec::new(),
     }
 }
 
@@ -119,39 +120,66 @@ fn json_len<T: Serialize>(value: &T) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// Takes the jobs of one Glue page, from `offset`, while the page stays within `MAX_PAGE_BYTES`.
-/// Returns the jobs and how many of the Glue page were taken in all.
+/// How many parameter names a warning about cut parameters lists.
+const CUT_NAMES_SHOWN: usize = 5;
+
+/// A job too large for a page on its own loses its largest parameters until it fits within
+/// `room` bytes, with a warning naming them: it never blocks the jobs after it.
+fn fit_alone(job: &mut DiscoveredJob, room: usize) {
+    let mut cut = Vec::new();
+    while json_len(job) > room && !job.parameters.is_empty() {
+        let largest = (0..job.parameters.len())
+            .max_by_key(|&i| json_len(&job.parameters[i]))
+            .expect("parameters is not empty");
+        cut.push(job.parameters.remove(largest).name);
+        let shown = cut
+            .iter()
+            .take(CUT_NAMES_SHOWN)
+            .cloned()
+            .collect::<Vec<_>>();
+        let more = cut.len().saturating_sub(CUT_NAMES_SHOWN);
+        job.warnings =
+            vec![format!(
+            "{} parameter(s) left out, largest first ({}{}): with them the job is larger than a \
+             {MAX_PAGE_BYTES}-byte page; read them from the Glue job's DefaultArguments",
+            cut.len(),
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() },
+        )];
+    }
+}
+
+/// Takes the jobs of one Glue page, from `offset`, that the prefix covers, while the page stays
+/// within `MAX_PAGE_BYTES`. Returns the jobs and the position in the Glue page reached.
 fn fill_page(
     jobs: &[Job],
     offset: usize,
     reserve: usize,
-) -> Result<(Vec<DiscoveredJob>, usize), PolysyncError> {
+    prefix: &str,
+) -> (Vec<DiscoveredJob>, usize) {
     let envelope = json_len(&DiscoverOutput {
         jobs: Vec::new(),
         next_token: None,
     }) + reserve;
     let mut size = envelope;
     let mut page = Vec::new();
+    let mut position = offset;
     for job in jobs.iter().skip(offset) {
-        let imported = import_job(job);
-        let added = json_len(&imported) + usize::from(!page.is_empty());
-        if size + added > MAX_PAGE_BYTES {
+        if job.name().is_some_and(|name| name.starts_with(prefix)) {
+            let mut imported = import_job(job);
             if page.is_empty() {
-                return Err(PolysyncError::invalid(
-                    "nextToken",
-                    format!(
-                        "Glue job {} alone is larger than a {MAX_PAGE_BYTES}-byte page and cannot be imported",
-                        imported.external_id
-                    ),
-                ));
+                fit_alone(&mut imported, MAX_PAGE_BYTES - envelope);
             }
-            break;
+            let added = json_len(&imported) + usize::from(!page.is_empty());
+            if size + added > MAX_PAGE_BYTES {
+                break;
+            }
+            size += added;
+            page.push(imported);
         }
-        size += added;
-        page.push(imported);
+        position += 1;
     }
-    let taken = offset + page.len();
-    Ok((page, taken))
+    (page, position)
 }
 
 pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<DiscoverOutput, PolysyncError> {
@@ -191,7 +219,12 @@ pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<DiscoverOutp
         .encode()
         .len()
             + 2;
-        let (jobs, taken) = fill_page(answer.jobs(), cursor.offset, reserve)?;
+        let (jobs, taken) = fill_page(
+            answer.jobs(),
+            cursor.offset,
+            reserve,
+            &env.config.job_name_prefix,
+        );
         let next = if taken < answer.jobs().len() {
             Some(Cursor {
                 glue_token: cursor.glue_token.clone(),
@@ -296,27 +329,64 @@ mod tests {
                     .build()
             })
             .collect();
-        let (page, taken) = fill_page(&jobs, 0, 100).unwrap();
+        let (page, taken) = fill_page(&jobs, 0, 100, "");
         assert!(taken < 30 && taken == page.len());
         let size = json_len(&DiscoverOutput {
             jobs: page,
             next_token: Some("t".repeat(98)),
         });
         assert!(size <= MAX_PAGE_BYTES, "{size}");
-        let (rest, taken_after) = fill_page(&jobs, taken, 100).unwrap();
+        let (rest, taken_after) = fill_page(&jobs, taken, 100, "");
         assert_eq!(rest[0].external_id, format!("job-{taken}"));
         assert!(taken_after > taken);
     }
 
     #[test]
-    fn a_job_larger_than_a_page_is_a_clear_error() {
-        let jobs = [Job::builder()
-            .name("huge")
-            .default_arguments("--data", "v".repeat(MAX_PAGE_BYTES))
-            .build()];
-        match fill_page(&jobs, 0, 0).unwrap_err() {
-            PolysyncError::InvalidInput { rule, .. } => assert!(rule.contains("huge")),
-            other => panic!("{other:?}"),
-        }
+    fn a_job_larger_than_a_page_comes_with_its_parameters_cut_and_blocks_nothing() {
+        let jobs = [
+            Job::builder()
+                .name("huge")
+                .default_arguments("--data", "v".repeat(MAX_PAGE_BYTES))
+                .default_arguments("--more", "w".repeat(MAX_PAGE_BYTES - 1))
+                .default_arguments("--small", "kept")
+                .build(),
+            Job::builder().name("after").build(),
+        ];
+        let (page, taken) = fill_page(&jobs, 0, 100, "");
+        assert_eq!(taken, 2, "the job after it still has room on the page");
+        let huge = &page[0];
+        assert_eq!(huge.external_id, "huge");
+        assert_eq!(huge.parameters.len(), 1);
+        assert_eq!(huge.parameters[0].name, "small");
+        assert_eq!(huge.warnings.len(), 1);
+        assert!(
+            huge.warnings[0].starts_with("2 parameter(s) left out, largest first (data, more)"),
+            "{:?}",
+            huge.warnings
+        );
+        assert_eq!(page[1].external_id, "after");
+        assert!(!serde_json::to_string(&page[1])
+            .unwrap()
+            .contains("warnings"));
+        let size = json_len(&DiscoverOutput {
+            jobs: page,
+            next_token: Some("t".repeat(98)),
+        });
+        assert!(size <= MAX_PAGE_BYTES, "{size}");
+    }
+
+    #[test]
+    fn only_jobs_with_the_prefix_are_listed_and_the_position_passes_the_others() {
+        let jobs: Vec<Job> = ["team-a-1", "team-b-1", "team-a-2", "team-b-2"]
+            .iter()
+            .map(|name| Job::builder().name(*name).build())
+            .collect();
+        let (page, position) = fill_page(&jobs, 0, 100, "team-a-");
+        let names: Vec<_> = page.iter().map(|j| j.external_id.as_str()).collect();
+        assert_eq!(names, ["team-a-1", "team-a-2"]);
+        assert_eq!(position, 4);
+        let (page, position) = fill_page(&jobs, 1, 100, "team-b-");
+        assert_eq!(page.len(), 2);
+        assert_eq!(position, 4);
     }
 }

@@ -149,6 +149,9 @@ pub struct DiscoveredJob {
     pub job_type: String,
     pub attributes: DiscoveredAttributes,
     pub parameters: Vec<DiscoveredParameter>,
+    /// Only on a job whose parameters were cut to fit a page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
