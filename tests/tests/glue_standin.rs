@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use aws_sdk_glue::types::WorkerType;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use polysync_glue::config::Config;
 use polysync_glue::event::{PollOutput, Source};
@@ -446,4 +447,139 @@ async fn discovery_of_260_jobs_yields_every_job_once_across_pages() {
         calls.iter().all(|body| body["MaxResults"] == 100),
         "{calls:?}"
     );
+
+    // With the platform's prefix, only the jobs the functions may run are listed.
+    let env =
+        standin.env(Config::from_vars(&[("POLYSYNC_GLUE_JOB_NAME_PREFIX", "etl-1")]).unwrap());
+    let mut seen: Vec<String> = Vec::new();
+    let mut token = Value::Null;
+    loop {
+        let output = discover::handle(&env, event(json!({ "nextToken": token })))
+            .await
+            .unwrap();
+        seen.extend(output.jobs.into_iter().map(|job| job.external_id));
+        match output.next_token {
+            Some(next) => token = json!(next),
+            None => break,
+        }
+    }
+    seen.sort();
+    let expected: Vec<String> = (100..200).map(|i| format!("etl-{i:03}")).collect();
+    assert_eq!(seen, expected);
+}
+
+/// What Glue refuses on StartJobRun, the stand-in refuses too, with Glue's code and message:
+/// the raw SDK, without our checks, meets each rule.
+#[tokio::test]
+async fn the_stand_in_refuses_what_glue_refuses_for_the_job_s_kind() {
+    let standin = StandIn::shared();
+    let glue = standin.glue();
+    let cases: [(Definition, Option<WorkerType>, Option<i32>, &str); 6] = [
+        (
+            Definition::python_shell(),
+            Some(WorkerType::G1X),
+            Some(2),
+            "Worker Type is not supported for Job Command pythonshell",
+        ),
+        (
+            Definition::default(),
+            Some(WorkerType::G2X),
+            None,
+            "must be specified together",
+        ),
+        (
+            Definition::default(),
+            None,
+            Some(4),
+            "must be specified together",
+        ),
+        (
+            Definition::ray(),
+            Some(WorkerType::G2X),
+            Some(4),
+            "Worker Type G.2X is not supported for Job Command glueray",
+        ),
+        (
+            Definition::streaming(),
+            Some(WorkerType::Z2X),
+            Some(4),
+            "Worker Type Z.2X is not supported for Job Command gluestreaming",
+        ),
+        (
+            Definition::default(),
+            Some(WorkerType::G1X),
+            Some(1),
+            "To use Worker Type G.1X, minimum allowed value of Number of Workers is 2",
+        ),
+    ];
+    for (definition, worker_type, workers, message) in cases {
+        let name = unique("glue-refuses");
+        let command = definition.command;
+        standin.create_job(&name, definition).await;
+        let error = glue
+            .start_job_run()
+            .job_name(&name)
+            .set_worker_type(worker_type)
+            .set_number_of_workers(workers)
+            .send()
+            .await
+            .unwrap_err();
+        let service = error.into_service_error();
+        assert!(
+            service.is_invalid_input_exception(),
+            "{command}: {service:?}"
+        );
+        assert!(
+            service
+                .meta()
+                .message()
+                .unwrap_or_default()
+                .contains(message),
+            "{command}: {service:?}"
+        );
+    }
+}
+
+/// Under platform defaults G.2X × 5, every kind of job starts and runs to its end on a
+/// stand-in that refuses what Glue refuses: the defaults go only where the kind takes them.
+#[tokio::test]
+async fn every_kind_of_job_starts_under_platform_defaults() {
+    let standin = StandIn::shared();
+    let env = standin.env(
+        Config::from_vars(&[
+            ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
+            ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "5"),
+        ])
+        .unwrap(),
+    );
+    let cases = [
+        (Definition::default(), Some(("G.2X", 5))),
+        (Definition::streaming(), Some(("G.2X", 5))),
+        (Definition::python_shell(), None),
+        (Definition::ray(), None),
+    ];
+    for (definition, sent) in cases {
+        let command = definition.command;
+        let name = unique(&format!("kind-{command}"));
+        standin.create_job(&name, definition).await;
+        standin.script(
+            &name,
+            json!({"starting": 0.2, "running": 0.3, "end": "SUCCEEDED"}),
+        );
+        let started = start::handle(&env, event(json!({"job": {"externalId": name}})))
+            .await
+            .unwrap_or_else(|e| panic!("{command}: {e}"));
+        let wire = wire_request(standin, &name);
+        let wire_pair = wire["WorkerType"]
+            .as_str()
+            .zip(wire["NumberOfWorkers"].as_i64());
+        assert_eq!(wire_pair, sent.map(|(t, n)| (t, i64::from(n))), "{command}");
+        assert_eq!(
+            started.warnings.len(),
+            usize::from(sent.is_none()),
+            "{command}"
+        );
+        let (_, last) = poll_until_terminal(&env, &started.run_id).await;
+        assert_eq!(last.status, RunStatus::Success, "{command}");
+    }
 }
