@@ -1,0 +1,88 @@
+"""template.yaml as CloudFormation receives it: SAM's transform (samtranslator, from the pinned
+aws-sam-cli in .venv-sam) adds what the YAML does not show, so these checks read its output."""
+
+import json
+import os
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+CONTRACT_VARIABLES = {
+    "POLYSYNC_GLUE_WORKER_TYPE",
+    "POLYSYNC_GLUE_NUMBER_OF_WORKERS",
+    "POLYSYNC_GLUE_VERSION",
+    "POLYSYNC_GLUE_TIMEOUT_MINUTES",
+    "POLYSYNC_POLL_MIN_SECONDS",
+    "POLYSYNC_POLL_MAX_SECONDS",
+    "POLYSYNC_GLUE_ALLOW_CODE_ARGUMENTS",
+    "POLYSYNC_GLUE_EXECUTION_TAG",
+    "POLYSYNC_GLUE_JOB_NAME_PREFIX",
+}
+
+
+@cache
+def transformed():
+    assert SAM_PYTHON.exists(), f"{SAM_PYTHON} is missing: run scripts/setup"
+    answer = subprocess.run(
+        [str(SAM_PYTHON), str(ROOT / "tests" / "iac" / "sam_transform.py"), str(ROOT / "template.yaml")],
+        capture_output=True, text=True, check=True, env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    return json.loads(answer.stdout)
+
+
+def of_type(kind):
+    return {name: r for name, r in transformed()["Resources"].items() if r["Type"] == kind}
+
+
+def test_the_schedule_has_no_fixed_name_so_a_second_stack_can_be_created():
+    # SAM names a ScheduleV2 after its resource unless told not to (aws/serverless-application-model#3109);
+    # a Name is unique per account and region, so a second stack would fail to create.
+    schedules = of_type("AWS::Scheduler::Schedule")
+    assert schedules, "the example schedule is in the transformed template"
+    for name, schedule in schedules.items():
+        assert "Name" not in schedule["Properties"], name
+
+
+def test_every_function_gets_every_contract_variable_arm64_and_x_ray():
+    functions = of_type("AWS::Lambda::Function")
+    assert len(functions) == 4
+    for name, function in functions.items():
+        properties = function["Properties"]
+        assert set(properties["Environment"]["Variables"]) == CONTRACT_VARIABLES, name
+        assert properties["Architectures"] == ["arm64"], name
+        assert properties["Runtime"] == "provided.al2023", name
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
+        assert properties["LoggingConfig"]["LogFormat"] == "JSON", name
+
+
+def test_the_roles_sam_generates_grant_no_wildcard_glue_action():
+    roles = of_type("AWS::IAM::Role")
+    for name, role in roles.items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not any(a == "*" or a.endswith(":*") for a in actions), (name, actions)
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            # Only the logging and tracing policies SAM adds; nothing that reaches Glue.
+            assert arn.endswith(("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")), arn
+
+
+def _pattern(parameter):
+    return re.compile(transformed()["Parameters"][parameter]["AllowedPattern"])
+
+
+def test_parameter_patterns_take_what_the_functions_take():
+    # CloudFormation matches AllowedPattern against the whole value.
+    timeout = _pattern("PlatformTimeoutMinutes")
+    for good in ["", "1", "60", "9999", "10000", "10079", "10080"]:
+        assert timeout.fullmatch(good), good
+    for bad in ["0", "10081", "10090", "99999", "-1", "1.5"]:
+        assert not timeout.fullmatch(bad), bad
+    workers = _pattern("PlatformNumberOfWorkers")
+    for good in ["", "2", "9", "10", "100"]:
+        assert workers.fullmatch(good), good
+    for bad in ["0", "1", "01", "-2"]:
+        assert not workers.fullmatch(bad), bad
