@@ -175,13 +175,13 @@ class LocalProduct:
 
     # --- Glue and Step Functions ---------------------------------------------------------------
 
-    def create_job(self, name: str, **definition: Any) -> None:
+    def create_job(self, name: str, command: str = "glueetl", **definition: Any) -> None:
+        """A Glue job of that kind (`Command.Name`: glueetl, gluestreaming, pythonshell, glueray)."""
         self.glue.create_job(
             Name=name,
             Role=f"arn:aws:iam::{ACCOUNT}:role/glue",
-            Command={"Name": "glueetl", "ScriptLocation": f"s3://scripts/{name}.py"},
-            GlueVersion="4.0",
-            **definition,
+            Command={"Name": command, "ScriptLocation": f"s3://scripts/{name}.py"},
+            **{"GlueVersion": "4.0", **definition},
         )
 
     def create_state_machine(self, name: str, timeout_seconds: int | None = None) -> str:
