@@ -4,6 +4,12 @@ Runtime API, following nextToken to the end) against a boto3 script doing ListJo
 peak memory of each, and the ratio.
 
     .venv/bin/python bench/discovery.py [JOBS]       (after cargo build --release --bins)
+
+With --visual, a page of 100 Glue Studio visual jobs instead, each carrying about 200 KB of
+CodeGenConfigurationNodes, which GetJobs returns in full: the discover binary's peak memory
+reading it, against the 128 MB the template gives the function.
+
+    .venv/bin/python bench/discovery.py --visual [JOBS [NODE_KB]]
 """
 
 from __future__ import annotations
@@ -73,6 +79,30 @@ def create_jobs(product: LocalProduct, count: int) -> None:
         list(pool.map(create, range(count)))
 
 
+def visual_nodes(index: int, kilobytes: int) -> dict:
+    """A visual job's graph: ApplyMapping nodes of 100 column mappings each (about 12 KB a node),
+    chained from one S3 source, until the graph is `kilobytes` of JSON."""
+    nodes = {"node-0": {"S3CsvSource": {"Name": "source", "Paths": [f"s3://lake/in/{index}/"],
+                                        "Separator": "comma", "QuoteChar": "quote"}}}
+    while len(json.dumps(nodes)) < kilobytes * 1000:
+        number = len(nodes)
+        nodes[f"node-{number}"] = {"ApplyMapping": {
+            "Name": f"map-{number}", "Inputs": [f"node-{number - 1}"],
+            "Mapping": [{"ToKey": f"column_{c}_renamed", "FromPath": [f"column_{c}"], "FromType": "string",
+                         "ToType": "string", "Dropped": False} for c in range(100)],
+        }}
+    return nodes
+
+
+def create_visual_jobs(product: LocalProduct, count: int, kilobytes: int) -> None:
+    def create(index: int) -> None:
+        product.create_job(f"visual-{index:03d}", WorkerType="G.1X", NumberOfWorkers=2,
+                           CodeGenConfigurationNodes=visual_nodes(index, kilobytes))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(create, range(count)))
+
+
 def run_ours(product: LocalProduct) -> dict:
     env = {
         "AWS_REGION": REGION, "AWS_ENDPOINT_URL": product.url, "AWS_ACCESS_KEY_ID": "test",
@@ -105,7 +135,25 @@ def run_baseline(product: LocalProduct) -> dict:
     return json.loads(answer.stdout)
 
 
+def main_visual(count: int, kilobytes: int) -> None:
+    with LocalProduct() as product:
+        create_visual_jobs(product, count, kilobytes)
+        one = product.glue.get_job(JobName="visual-000")["Job"]
+        print(f"created {count} visual jobs of {len(json.dumps(one['CodeGenConfigurationNodes'])) / 1000:.0f} KB "
+              f"of CodeGenConfigurationNodes each")
+        runs = [run_ours(product) for _ in range(3)]
+    for result in runs:
+        assert result["jobs"] == count
+    peak = max(r["rss_kib"] for r in runs) / 1024
+    print(f"ours   : {count} jobs in {runs[0]['pages']} page(s), Glue pages of 100; peak RSS "
+          f"{', '.join('%.1f' % (r['rss_kib'] / 1024) for r in runs)} MiB; worst {peak:.1f} MiB "
+          f"of the function's 128 MB")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--visual"]:
+        arguments = [int(a) for a in sys.argv[2:]]
+        return main_visual(*(arguments + [100, 200][len(arguments):]))
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     with LocalProduct() as product:
         began = time.perf_counter()

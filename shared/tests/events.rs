@@ -66,3 +66,17 @@ fn the_aborted_execution_event_carries_a_start_event_as_its_input() {
     let input: Value = serde_json::from_str(event["detail"]["input"].as_str().unwrap()).unwrap();
     StartPlan::from_event(input, &Config::default()).unwrap();
 }
+
+#[test]
+fn the_python_shell_start_sets_no_workers_so_platform_defaults_can_give_way() {
+    let config = Config::from_vars(&[
+        ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
+        ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "5"),
+    ])
+    .unwrap();
+    let plan = StartPlan::from_event(fixture("start-python-shell.json"), &config).unwrap();
+    assert_eq!(plan.job_name, "nightly-cleanup-shell");
+    assert_eq!(plan.compute.timeout(), Some(30));
+    // The platform pair stays tentative: GetJob tells the kind, which takes no workers.
+    assert!(plan.compute.needs_definition());
+}
