@@ -13,7 +13,7 @@ test extension for what moto 5.2 lacks in Glue:
 - MaxConcurrentRuns counted over every live state, as Glue does.
 - GetJobRuns newest first, as Glue lists them.
 - Fault injection per operation (ThrottlingException, a bare HTTP 500, a reply lost after the
-  request was carried out) at a rate or for a count of calls.
+  request was carried out, a slow answer) at a rate or for a count of calls.
 - A record of every Glue request body, so tests can assert what went over the wire.
 
 and two switches for Step Functions:
@@ -25,13 +25,13 @@ and two switches for Step Functions:
 
 Control endpoints (JSON), beside the AWS APIs on the same port:
   POST   /polysync-standin/jobs/<job name>/script   body: a run script (see RunScript)
-  POST   /polysync-standin/faults                   body: {"operation", "kind", "rate"?, "count"?, "job"?}
+  POST   /polysync-standin/faults                   body: {"operation", "kind", "rate"?, "count"?, "job"?, "seconds"?}
   DELETE /polysync-standin/faults
   GET    /polysync-standin/requests?operation=StartJobRun
   POST   /polysync-standin/lambda                   body: {"url": "<Lambda Invoke API of the binaries>"}
   GET    /polysync-standin/health
 
-Started by ``scripts/standin``; prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
+Started by the test harnesses (``standins/harness.py``, ``tests/src/lib.rs``); prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
 listens, and exits by itself when the process that started it is gone.
 """
 
@@ -44,6 +44,7 @@ import os
 import random
 import sys
 import threading
+from collections import deque
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -69,10 +70,15 @@ FINAL_STATES = {"SUCCEEDED", "STOPPED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"}
 RETRIED_STATES = {"FAILED", "ERROR"}
 DEFAULT_SCRIPT = {"starting": 0.2, "waiting": 0.0, "running": 0.5, "stopping": 0.3, "end": "SUCCEEDED"}
 
+# throttle: ThrottlingException; http500: a bare server fault; lost-reply: carried out, then a
+# 500; slow: carried out after `seconds` (a StartJobRun still under way when its execution ends).
+FAULT_KINDS = {"throttle", "http500", "lost-reply", "slow"}
+
 _lock = threading.RLock()
 _scripts: dict[str, dict[str, Any]] = {}
 _faults: list[dict[str, Any]] = []
-_requests: list[dict[str, Any]] = []
+# Bounded, so a long load run cannot grow the stand-in without end; far above what any test reads.
+_requests: deque[dict[str, Any]] = deque(maxlen=500_000)
 _random = random.Random(int(os.environ.get("POLYSYNC_STANDIN_SEED", "7")))
 _lambda_url: list[str] = []
 LAMBDA_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -319,8 +325,10 @@ def _control(request: Request) -> Response:
         return _json(200, {"job": job_name, "script": script})
     if path == "faults" and request.method == "POST":
         fault = request.get_json(force=True)
-        if fault.get("kind") not in {"throttle", "http500", "lost-reply"}:
-            return _json(400, {"error": "kind must be throttle, http500 or lost-reply"})
+        if fault.get("kind") not in FAULT_KINDS:
+            return _json(400, {"error": f"kind must be one of {', '.join(sorted(FAULT_KINDS))}"})
+        if not fault.get("operation"):
+            return _json(400, {"error": "operation is required (a Glue operation, or * for all)"})
         with _lock:
             _faults.append(fault)
         return _json(200, fault)
@@ -370,6 +378,9 @@ class StandIn:
         if fault["kind"] == "throttle":
             return _json(400, {"__type": "ThrottlingException", "message": "Rate exceeded (injected)"},
                          {"x-amzn-ErrorType": "ThrottlingException"})(environ, start_response)
+        if fault["kind"] == "slow":
+            time.sleep(float(fault.get("seconds", 5)))
+            return self.moto(environ, start_response)
         if fault["kind"] == "lost-reply":
             # Carry the request out, then lose the answer on the way back.
             list(self.moto(environ, lambda *args, **kwargs: None))

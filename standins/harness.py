@@ -65,7 +65,7 @@ class LocalProduct:
             self.url = self._start_standin()
             self.lambda_url = self._start_functions(function_env or {}, concurrency)
             self._post("/polysync-standin/lambda", {"url": self.lambda_url})
-            session = boto3.session.Session(
+            self.session = session = boto3.session.Session(
                 aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
             )
             config = Config(retries={"max_attempts": 1}, read_timeout=900)
@@ -198,9 +198,21 @@ class LocalProduct:
             stateMachineArn=state_machine_arn or self.state_machine_arn, name=name, input=json.dumps(job_input)
         )["executionArn"]
 
-    def execution_status_change(self, execution_arn: str) -> dict[str, Any]:
-        """The EventBridge event AWS sends when an execution ends, as template.yaml's rule gets it."""
+    def execution_status_change(self, execution_arn: str, include_input: bool = True) -> dict[str, Any]:
+        """The EventBridge event AWS sends when an execution ends, as template.yaml's rule gets it.
+        Without `include_input`, as Step Functions sends it when input and output pass 248 KB:
+        no `input`, and `inputDetails.included` false."""
         execution = self.sfn.describe_execution(executionArn=execution_arn)
+        detail = {
+            "executionArn": execution_arn,
+            "stateMachineArn": execution["stateMachineArn"],
+            "name": execution["name"],
+            "status": execution["status"],
+            "startDate": int(execution["startDate"].timestamp() * 1000),
+            "stopDate": int(execution["stopDate"].timestamp() * 1000) if execution.get("stopDate") else None,
+            "input": execution["input"] if include_input else None,
+            "inputDetails": {"included": include_input},
+        }
         return {
             "version": "0",
             "detail-type": "Step Functions Execution Status Change",
@@ -208,13 +220,7 @@ class LocalProduct:
             "account": ACCOUNT,
             "region": REGION,
             "resources": [execution_arn],
-            "detail": {
-                "executionArn": execution_arn,
-                "stateMachineArn": execution["stateMachineArn"],
-                "name": execution["name"],
-                "status": execution["status"],
-                "input": execution["input"],
-            },
+            "detail": detail,
         }
 
     def invoke(self, function: str, payload: dict[str, Any]) -> tuple[bool, dict[str, Any]]:

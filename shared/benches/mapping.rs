@@ -20,8 +20,13 @@ fn offline_env() -> Env {
         .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
         .region(aws_sdk_glue::config::Region::new("us-east-1"))
         .build();
+    let states = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+        .build();
     Env {
         glue: aws_sdk_glue::Client::from_conf(config),
+        states: aws_sdk_sfn::Client::from_conf(states),
         region: "us-east-1".to_owned(),
         config: Config::default(),
     }

@@ -12,6 +12,9 @@ pub mod error_type {
     pub const GLUE_UNAVAILABLE: &str = "Glue.Unavailable";
     /// Prefix of every error Glue answered with a code: `Glue.<code>`.
     pub const GLUE_PREFIX: &str = "Glue.";
+    /// Prefix of a Step Functions error met by cancel (an EventBridge invocation, not matched by
+    /// the state machine): `StepFunctions.<code>`, `StepFunctions.Unavailable`.
+    pub const STEP_FUNCTIONS_PREFIX: &str = "StepFunctions.";
     /// A Glue answer that carried no error code and no server fault (a bare 4xx).
     pub const GLUE_UNRECOGNIZED: &str = "Glue.UnrecognizedError";
 }
@@ -39,6 +42,15 @@ pub enum PolysyncError {
         hint: String,
     },
 
+    /// Step Functions answered with an error, or not at all (`code` "Unavailable"): cancel
+    /// reading the input of an execution whose status-change event left it out.
+    #[error("Step Functions {operation} failed with {code}: {message}")]
+    StepFunctions {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+
     /// No usable answer from Glue: connection refused, timeout, server fault without a code.
     #[error("no answer from Glue for {operation}: {detail}")]
     GlueUnavailable {
@@ -63,6 +75,9 @@ impl PolysyncError {
             Self::Glue { code, .. } if code.is_empty() => error_type::GLUE_UNRECOGNIZED.to_owned(),
             Self::Glue { code, .. } => format!("{}{code}", error_type::GLUE_PREFIX),
             Self::GlueUnavailable { .. } => error_type::GLUE_UNAVAILABLE.to_owned(),
+            Self::StepFunctions { code, .. } => {
+                format!("{}{code}", error_type::STEP_FUNCTIONS_PREFIX)
+            }
         }
     }
 }
@@ -94,6 +109,28 @@ impl HintTarget<'_> {
             self.account.unwrap_or("{account}"),
             self.job_name
         )
+    }
+}
+
+/// Maps an SDK error of a Step Functions operation; no answer is code `Unavailable`.
+pub fn from_states_sdk<E>(
+    operation: &'static str,
+    error: SdkError<E, HttpResponse>,
+) -> PolysyncError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (code, message) = match &error {
+        SdkError::ServiceError(context) => (
+            context.err().code().unwrap_or("Unavailable").to_owned(),
+            context.err().message().unwrap_or_default().to_owned(),
+        ),
+        other => ("Unavailable".to_owned(), describe_transport(other)),
+    };
+    PolysyncError::StepFunctions {
+        operation,
+        code,
+        message,
     }
 }
 

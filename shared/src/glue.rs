@@ -1,6 +1,7 @@
 //! What every handler shares: the Glue client and configuration built once per container, and
 //! the small Glue helpers more than one handler needs.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use aws_config::timeout::TimeoutConfig;
@@ -9,6 +10,7 @@ use aws_sdk_glue::types::JobRun;
 use aws_sdk_glue::Client;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
+use lambda_runtime::Context;
 use tokio::sync::OnceCell;
 
 use crate::arguments::EXECUTION_ID_KEY;
@@ -21,10 +23,16 @@ use crate::error::{from_sdk, HintTarget, PolysyncError};
 pub const TAGGED_RUN_SCAN_LIMIT: usize = 200;
 const TAGGED_RUN_PAGE_SIZE: i32 = 50;
 
+/// How long before the invocation's deadline a handler stops waiting for AWS: its error then
+/// reaches the state machine, which retries `Glue.Unavailable`, before Lambda's own timeout.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
+
 /// Built once per Lambda container by `main`, borrowed by every invocation.
 #[derive(Debug, Clone)]
 pub struct Env {
     pub glue: Client,
+    /// Step Functions, for cancel to read an execution's input when its event left it out.
+    pub states: aws_sdk_sfn::Client,
     pub region: String,
     pub config: Config,
 }
@@ -46,6 +54,7 @@ impl Env {
             .await;
         Self {
             glue: Client::new(&sdk),
+            states: aws_sdk_sfn::Client::new(&sdk),
             region,
             config,
         }
@@ -95,6 +104,42 @@ impl LazyEnv {
             .get_or_init(|| Env::load(self.config.clone(), self.region.clone()))
             .await
     }
+}
+
+/// Deadlines before this (2001-09-09, 10^12 ms since the epoch) are not a time: Lambda sends
+/// milliseconds since the epoch, but `cargo lambda watch` sends the timeout itself (600000).
+const EARLIEST_DEADLINE_MS: u64 = 1_000_000_000_000;
+
+/// What is left of the invocation before Lambda ends it; none without a deadline that is a
+/// time (a test's `Context::default()`, a local runtime's).
+pub fn time_left(context: &Context) -> Option<Duration> {
+    if context.deadline < EARLIEST_DEADLINE_MS {
+        return None;
+    }
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    Some(Duration::from_millis(context.deadline).saturating_sub(now))
+}
+
+/// Runs a handler's work within the invocation's deadline less [`DEADLINE_MARGIN`]: past it,
+/// `Glue.Unavailable`, which the state machine retries, rather than a Lambda timeout.
+pub async fn within_deadline<T>(
+    context: &Context,
+    operation: &'static str,
+    work: impl Future<Output = Result<T, PolysyncError>>,
+) -> Result<T, PolysyncError> {
+    let Some(left) = time_left(context) else {
+        return work.await;
+    };
+    tokio::time::timeout(left.saturating_sub(DEADLINE_MARGIN), work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(PolysyncError::GlueUnavailable {
+                operation,
+                detail: "AWS did not answer before the invocation's deadline".to_owned(),
+            })
+        })
 }
 
 /// The account id in the invoked function's ARN (`arn:aws:lambda:region:account:function:name`).
@@ -189,6 +234,38 @@ mod tests {
         );
         assert_eq!(account_of(""), None);
         assert_eq!(account_of("arn:aws:lambda:us-east-1::function:x"), None);
+    }
+
+    #[tokio::test]
+    async fn work_past_the_deadline_is_glue_unavailable_before_lambda_s_timeout() {
+        let mut context = Context::default();
+        assert_eq!(time_left(&context), None);
+        context.deadline = 600_000;
+        assert_eq!(
+            time_left(&context),
+            None,
+            "cargo lambda watch's relative deadline"
+        );
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        context.deadline = (now + DEADLINE_MARGIN + Duration::from_millis(200)).as_millis() as u64;
+        let began = std::time::Instant::now();
+        let hung = within_deadline(&context, "GetJobRun", async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok::<_, PolysyncError>(())
+        })
+        .await;
+        assert!(matches!(
+            hung,
+            Err(PolysyncError::GlueUnavailable {
+                operation: "GetJobRun",
+                ..
+            })
+        ));
+        assert!(began.elapsed() < Duration::from_secs(5));
+        let quick = within_deadline(&Context::default(), "GetJobRun", async { Ok(7) }).await;
+        assert_eq!(quick, Ok(7));
     }
 
     #[test]

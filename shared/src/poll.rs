@@ -2,12 +2,14 @@
 
 use aws_sdk_glue::types::JobRun;
 use aws_sdk_glue::Client;
-use lambda_runtime::LambdaEvent;
+use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
 use crate::error::{from_sdk, HintTarget, PolysyncError};
 use crate::event::{parse_event, PollEvent, PollOutput};
-use crate::glue::{account_of, find_recent_run, format_time, get_job_run, now, Env};
+use crate::glue::{
+    account_of, find_recent_run, format_time, get_job_run, now, within_deadline, Env,
+};
 use crate::monitor::monitor_url;
 use crate::polling::next_poll_seconds;
 use crate::run_id::RunId;
@@ -24,6 +26,12 @@ pub const RETRY_GRACE_SECONDS: i64 = 300;
 
 pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<PollOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
+    // GetJobRun, GetJob and the retry scan together stay below the function's timeout: a
+    // Lambda timeout here would end polling and stop a healthy run.
+    within_deadline(&context, "GetJobRun", poll(env, payload, &context)).await
+}
+
+async fn poll(env: &Env, payload: Value, context: &Context) -> Result<PollOutput, PolysyncError> {
     let request: PollEvent = parse_event(payload)?;
     let run_id = RunId::parse("runId", &request.run_id)?;
     let target = env.hint_target(account_of(&context.invoked_function_arn), &run_id.job_name);
@@ -84,7 +92,13 @@ async fn follow_retries(
         {
             Some(next) => run = next,
             None => {
-                let ended = run.completed_on().map_or(now_secs, |t| t.secs());
+                // CompletedOn can be missing on a failed attempt: age it from the last time
+                // Glue touched it instead, so the grace always ends.
+                let ended = run
+                    .completed_on()
+                    .or(run.last_modified_on())
+                    .or(run.started_on())
+                    .map_or(now_secs, |t| t.secs());
                 return Ok(if now_secs - ended < RETRY_GRACE_SECONDS {
                     Attempt::RetryPending(run)
                 } else {

@@ -1,10 +1,11 @@
 //! The start function: validate the job, resolve compute and arguments, StartJobRun.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_glue::config::retry::RetryConfig;
 use aws_sdk_glue::types::JobRun;
-use lambda_runtime::LambdaEvent;
+use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
 use crate::arguments::{self, Arguments, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
@@ -12,13 +13,16 @@ use crate::compute::{Compute, JobCompute};
 use crate::config::{Config, JOB_NAME_PREFIX_VAR};
 use crate::error::{from_sdk, PolysyncError};
 use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
-use crate::glue::{account_of, find_tagged_run, format_time, now, Env};
+use crate::glue::{account_of, find_tagged_run, format_time, now, within_deadline, Env};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
 use crate::status::RunStatus;
 
 pub const JOB_TYPE: &str = "AWS Glue Job";
 const MAX_JOB_NAME_CHARS: usize = 255;
+/// A retried start looks for its execution's run a second time after this long before it
+/// starts one: GetJobRuns may not list a run the first attempt started moments ago.
+pub const ADOPTION_LOOK_AGAIN_AFTER: Duration = Duration::from_secs(2);
 /// Step Functions execution names are at most 80 characters; allow room for other callers.
 const MAX_EXECUTION_ID_CHARS: usize = 256;
 
@@ -125,14 +129,28 @@ impl StartPlan {
 
 pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<StartOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
-    let mut plan = StartPlan::from_event(payload, &env.config)?;
+    let plan = StartPlan::from_event(payload, &env.config)?;
+    within_deadline(&context, "StartJobRun", start(env, plan, &context)).await
+}
+
+async fn start(
+    env: &Env,
+    mut plan: StartPlan,
+    context: &Context,
+) -> Result<StartOutput, PolysyncError> {
     let target = env.hint_target(account_of(&context.invoked_function_arn), &plan.job_name);
 
-    // Step Functions may retry a start whose run Glue did create: find that run first.
+    // Step Functions may retry a start whose run Glue did create: find that run first, and
+    // look twice, as a run just started may not be listed by GetJobRuns at once.
     if plan.retry_count > 0 {
         if let Some(execution_id) = plan.execution_id.as_deref() {
-            if let Some(run) = find_tagged_run(&env.glue, target, execution_id).await? {
-                return Ok(adopt(env, &plan, &run));
+            for look in 0..2 {
+                if look > 0 {
+                    tokio::time::sleep(ADOPTION_LOOK_AGAIN_AFTER).await;
+                }
+                if let Some(run) = find_tagged_run(&env.glue, target, execution_id).await? {
+                    return Ok(adopt(env, &plan, &run));
+                }
             }
         }
     }

@@ -38,6 +38,7 @@ fn client(rules: &[&Rule]) -> Client {
 fn env_with(rules: &[&Rule], config: Config) -> Env {
     Env {
         glue: client(rules),
+        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
         region: "us-east-1".to_owned(),
         config,
     }
@@ -658,6 +659,7 @@ fn real_client(endpoint: &str, timeout: Duration) -> Env {
         .build();
     Env {
         glue: Client::from_conf(config),
+        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
         region: "us-east-1".to_owned(),
         config: Config::default(),
     }
@@ -1030,7 +1032,11 @@ async fn a_retried_start_adopts_the_run_its_first_attempt_started() {
         json!({"job": {"externalId": "nightly-sales"}, "executionId": "exec-10", "retryCount": 2});
     let output = start::handle(&env, event(payload)).await.unwrap();
     assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
-    assert_eq!(runs.num_calls(), 2);
+    assert_eq!(
+        runs.num_calls(),
+        3,
+        "the retry looked twice before starting"
+    );
     assert_eq!(start_rule.num_calls(), 1);
 }
 
@@ -1256,4 +1262,235 @@ async fn a_retry_glue_has_yet_to_start_keeps_the_loop_polling_for_a_while() {
         .await
         .unwrap();
     assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
+}
+
+#[tokio::test]
+async fn a_run_already_stopping_is_not_an_error_for_a_second_cancel() {
+    // Already STOPPING when looked at: no second stop is asked.
+    let get = get_run_sequence(&[JobRunState::Stopping]);
+    let stop = stop_refused("InvalidInputException");
+    let env = env(&[&get, &stop]);
+    let output = cancel::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+        .await
+        .unwrap();
+    assert!(!output.stop_requested);
+    assert_eq!(output.glue_state.as_deref(), Some("STOPPING"));
+    assert!(
+        output.message.contains("already stopping"),
+        "{}",
+        output.message
+    );
+    assert_eq!(stop.num_calls(), 0);
+
+    // Began stopping between the look and the stop: Glue refuses, and that is no error either.
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop = stop_refused("InvalidInputException");
+    let began_stopping = self::env(&[&get, &stop]);
+    let output = cancel::handle(
+        &began_stopping,
+        event(json!({"runId": "nightly-sales/jr_1"})),
+    )
+    .await
+    .unwrap();
+    assert!(!output.stop_requested);
+    assert_eq!(stop.num_calls(), 1);
+}
+
+fn execution_event_with_input(status: &str, input: Value) -> Value {
+    let mut event = execution_event(status);
+    event["detail"]["input"] = json!(input.to_string());
+    event
+}
+
+#[tokio::test]
+async fn an_execution_whose_input_was_left_out_is_read_with_describe_execution() {
+    let described = mock!(aws_sdk_sfn::Client::describe_execution)
+        .match_requests(|input| {
+            input.execution_arn()
+                == Some("arn:aws:states:us-east-1:123456789012:execution:glue-job:exec-7")
+        })
+        .then_output(|| {
+            aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput::builder()
+                .execution_arn("arn:aws:states:us-east-1:123456789012:execution:glue-job:exec-7")
+                .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:glue-job")
+                .status(aws_sdk_sfn::types::ExecutionStatus::Aborted)
+                .start_date(DateTime::from_secs(1_795_867_200))
+                .input(json!({"job": {"externalId": "nightly-sales"}}).to_string())
+                .build()
+                .unwrap()
+        });
+    let runs = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(tagged_run("jr_1", "exec-7", JobRunState::Running))
+            .build()
+    });
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop =
+        mock!(Client::batch_stop_job_run).then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = Env {
+        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&described]),
+        ..env(&[&runs, &get, &stop])
+    };
+    let mut event = execution_event("ABORTED");
+    event["detail"]["input"] = Value::Null;
+    event["detail"]["inputDetails"] = json!({"included": false});
+    let output = cancel::handle(&env, self::event(event.clone()))
+        .await
+        .unwrap();
+    assert_eq!(described.num_calls(), 1);
+    assert!(output.stop_requested);
+    assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
+
+    // Without the execution's ARN there is nowhere to read it from: a clear error.
+    event["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("executionArn");
+    match cancel::handle(&env, self::event(event)).await.unwrap_err() {
+        PolysyncError::InvalidInput { field, .. } => assert_eq!(field, "detail.executionArn"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn executions_that_started_no_run_have_nothing_to_stop_and_say_why() {
+    let none = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
+    let env = self::env(&[&none]);
+    // Start refused a misspelt attribute: cancel needs only the job's name.
+    let refused = execution_event_with_input(
+        "FAILED",
+        json!({"job": {"externalId": "nightly-sales", "attributes": {"glueTimeoutMinute": 5}}}),
+    );
+    let output = cancel::handle(&env, event(refused)).await.unwrap();
+    assert!(!output.stop_requested);
+    assert!(
+        output.message.contains("no run of Glue job nightly-sales"),
+        "{}",
+        output.message
+    );
+    assert_eq!(none.num_calls(), 1);
+
+    // An input that names no job at all.
+    for input in [
+        json!({"job": "nightly-sales"}),
+        json!([1, 2]),
+        json!({"job": {"externalId": ""}}),
+    ] {
+        let output = cancel::handle(
+            &env,
+            event(execution_event_with_input("FAILED", input.clone())),
+        )
+        .await
+        .unwrap();
+        assert!(!output.stop_requested, "{input}");
+        assert!(
+            output.message.contains("names no Glue job"),
+            "{}",
+            output.message
+        );
+    }
+    assert_eq!(none.num_calls(), 1, "nothing to look up without a job name");
+
+    // A job that does not exist.
+    let unknown = mock!(Client::get_job_runs)
+        .sequence()
+        .http_status(
+            400,
+            glue_error_body("EntityNotFoundException", "Job not found"),
+        )
+        .build();
+    let unknown_job = self::env(&[&unknown]);
+    let output = cancel::handle(&unknown_job, event(execution_event("FAILED")))
+        .await
+        .unwrap();
+    assert!(!output.stop_requested);
+    assert!(
+        output.message.contains("does not exist"),
+        "{}",
+        output.message
+    );
+}
+
+#[tokio::test]
+async fn an_execution_aborted_during_start_is_looked_at_again_until_its_run_appears() {
+    // The first look finds nothing: the start function is still waiting for StartJobRun.
+    let runs = mock!(Client::get_job_runs)
+        .sequence()
+        .output(|| GetJobRunsOutput::builder().build())
+        .output(|| {
+            GetJobRunsOutput::builder()
+                .job_runs(tagged_run("jr_1", "exec-7", JobRunState::Starting))
+                .build()
+        })
+        .build();
+    let get = get_run_sequence(&[JobRunState::Starting, JobRunState::Stopping]);
+    let stop =
+        mock!(Client::batch_stop_job_run).then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = self::env(&[&runs, &get, &stop]);
+    let mut aborted = execution_event("ABORTED");
+    aborted["detail"]["stopDate"] = json!(DateTime::from(std::time::SystemTime::now())
+        .to_millis()
+        .unwrap());
+    let output = cancel::handle(&env, event(aborted.clone())).await.unwrap();
+    assert_eq!(runs.num_calls(), 2);
+    assert!(output.stop_requested);
+    assert_eq!(stop.num_calls(), 1);
+
+    // Long after the abort no start can still be running: one look is enough.
+    let none = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
+    let long_after = self::env(&[&none]);
+    aborted["detail"]["stopDate"] = json!(1_795_867_200_000_i64);
+    let output = cancel::handle(&long_after, event(aborted)).await.unwrap();
+    assert!(!output.stop_requested);
+    assert_eq!(none.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_retried_start_looks_again_before_starting_a_second_run() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    // GetJobRuns does not list the first attempt's run at once.
+    let runs = mock!(Client::get_job_runs)
+        .sequence()
+        .output(|| GetJobRunsOutput::builder().build())
+        .output(|| {
+            GetJobRunsOutput::builder()
+                .job_runs(tagged_run("jr_first", "exec-9", JobRunState::Running))
+                .build()
+        })
+        .build();
+    let env = env(&[&start_rule, &runs]);
+    let output = start::handle(
+        &env,
+        event(json!({"job": {"externalId": "nightly-sales"}, "executionId": "exec-9", "retryCount": 1})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output.job_run_id, "jr_first");
+    assert_eq!(runs.num_calls(), 2);
+    assert_eq!(start_rule.num_calls(), 0, "no second run");
+}
+
+#[tokio::test]
+async fn a_failed_attempt_without_completed_on_ages_from_its_last_modification() {
+    let now = DateTime::from(std::time::SystemTime::now()).secs();
+    let stale = JobRun::builder()
+        .id("jr_0")
+        .job_run_state(JobRunState::Failed)
+        .attempt(0)
+        .started_on(DateTime::from_secs(now - 3_600))
+        .last_modified_on(DateTime::from_secs(now - poll::RETRY_GRACE_SECONDS - 1))
+        .build();
+    let get = mock!(Client::get_job_run)
+        .then_output(move || GetJobRunOutput::builder().job_run(stale.clone()).build());
+    let runs = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
+    let env = env(&[&get, &runs, &max_retries(1)]);
+    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (output.status, output.terminal),
+        (RunStatus::Failed, true),
+        "the grace ends even without CompletedOn"
+    );
 }

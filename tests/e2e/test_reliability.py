@@ -1,9 +1,16 @@
 """Never a duplicate, never an orphan: the state machine and the binaries under lost replies,
 aborted and timed-out executions."""
 
+import json
+import sys
 import time
+from pathlib import Path
 
 from test_state_machine import states_entered, unique
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+from replay_cancel_failures import replay  # noqa: E402
 
 
 def test_a_start_whose_reply_was_lost_is_retried_into_the_same_run(product):
@@ -31,9 +38,9 @@ def _wait_until_polling(product, arn):
         time.sleep(0.2)
 
 
-def _deliver_status_change_and_expect_stopped(product, arn, job):
+def _deliver_status_change_and_expect_stopped(product, arn, job, include_input=True):
     # What the EventBridge rule of template.yaml delivers to the cancel function.
-    failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
+    failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn, include_input))
     assert not failed, answer
     assert answer["stopRequested"] is True
     # STOPPED within one poll interval (the e2e bounds are 1-2 s).
@@ -75,3 +82,91 @@ def test_the_status_change_of_a_succeeded_execution_stops_nothing(product):
     failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
     assert not failed and answer["stopRequested"] is False
     assert not [b for b in product.requests("BatchStopJobRun") if b["JobName"] == job]
+
+
+def test_an_execution_whose_input_eventbridge_left_out_still_has_its_run_stopped(product):
+    job = unique("e2e-input-excluded")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    _wait_until_polling(product, arn)
+    product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
+    assert product.wait(arn)["status"] == "ABORTED"
+    # Past 248 KB of input and output, the event has no input: cancel reads it (DescribeExecution).
+    _deliver_status_change_and_expect_stopped(product, arn, job, include_input=False)
+
+
+def test_an_execution_aborted_during_a_slow_start_leaves_no_run_behind(product):
+    job = unique("e2e-abort-during-start")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
+    # StartJobRun takes 4 s: the execution is aborted while the start function waits for it.
+    product.fault(operation="StartJobRun", kind="slow", seconds=4, count=1, job=job)
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    deadline = time.monotonic() + 30
+    while not any(e["type"] == "LambdaFunctionStarted" for e in product.history(arn)):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    product.sfn.stop_execution(executionArn=arn, error="Operator", cause="aborted during Start")
+    # On AWS the ABORTED event leaves at once, while the start function still waits for Glue
+    # (moto's interpreter only settles the abort once the task returns): deliver it now.
+    event = product.execution_status_change(arn)
+    event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
+    assert product.runs(job) == [], "the run does not exist yet when the abort is delivered"
+    failed, answer = product.invoke("polysync-glue-cancel", event)
+    assert not failed, answer
+    assert answer["stopRequested"] is True, answer
+    deadline = time.monotonic() + 5
+    while product.runs(job)[0]["JobRunState"] != "STOPPED":
+        assert time.monotonic() < deadline, product.runs(job)
+        time.sleep(0.1)
+    product.wait(arn)
+    assert len(product.runs(job)) == 1
+
+
+def test_a_refused_execution_and_one_of_an_unknown_job_have_nothing_to_stop(product):
+    job = unique("e2e-refused")
+    product.create_job(job)
+    refused = product.start_execution(unique("exec"), {
+        "job": {"externalId": job, "attributes": {"glueTimeoutMinute": 5}},
+    })
+    unknown = product.start_execution(unique("exec"), {"job": {"externalId": unique("no-such-job")}})
+    for arn, error, reason in [
+        (refused, "Polysync.InvalidInput", "no run"),
+        (unknown, "Glue.EntityNotFoundException", "does not exist"),
+    ]:
+        execution = product.wait(arn)
+        assert (execution["status"], execution["error"]) == ("FAILED", error)
+        failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
+        assert not failed, answer
+        assert answer["stopRequested"] is False
+        assert reason in answer["message"], answer
+
+
+def test_a_cancel_that_landed_in_the_failure_queue_is_replayed(product):
+    job = unique("e2e-replay")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    _wait_until_polling(product, arn)
+    product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped")
+    assert product.wait(arn)["status"] == "ABORTED"
+    sqs = product.session.client("sqs", endpoint_url=product.url)
+    queue = sqs.create_queue(QueueName=unique("cancel-failures"))["QueueUrl"]
+    # Lambda's on-failure record of an asynchronous invocation whose retries all failed.
+    record = {
+        "version": "1.0",
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3,
+                           "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-cancel"},
+        "requestPayload": product.execution_status_change(arn),
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "Glue.ThrottlingException", "errorMessage": "Rate exceeded"},
+    }
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(record))
+    counts = replay(sqs, product.lambda_, queue, "polysync-glue-cancel")
+    assert counts == {"replayed": 1, "failed again": 0, "unreadable": 0}
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
+    deadline = time.monotonic() + 3
+    while product.runs(job)[0]["JobRunState"] != "STOPPED":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)

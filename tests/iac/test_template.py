@@ -84,12 +84,18 @@ def _statements(policies):
 
 def test_iam_is_least_privilege():
     job_arn = {"Sub": "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${GlueJobNamePrefix}*"}
+    # The executions of this stack's state machine only, named as GlueJobStateMachine is.
+    machine_name = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]["Name"]["Sub"]
+    executions_arn = {"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+                             + machine_name + ":*"}
     for name, function in resources("AWS::Serverless::Function").items():
         for statement in _statements(function["Properties"]["Policies"]):
             actions = statement["Action"]
             assert all(a != "*" and not a.endswith(":*") for a in actions), name
             if set(actions) <= GLUE_ACTIONS_WITHOUT_RESOURCES:
                 assert statement["Resource"] == "*"
+            elif all(a.startswith("states:") for a in actions):
+                assert statement["Resource"] == executions_arn, name
             else:
                 assert statement["Resource"] == job_arn, name
     machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]

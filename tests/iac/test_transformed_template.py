@@ -86,3 +86,29 @@ def test_parameter_patterns_take_what_the_functions_take():
         assert workers.fullmatch(good), good
     for bad in ["0", "1", "01", "-2"]:
         assert not workers.fullmatch(bad), bad
+
+
+def test_a_cancel_that_fails_after_lambda_s_retries_lands_in_an_encrypted_queue_with_an_alarm():
+    [config] = of_type("AWS::Lambda::EventInvokeConfig").values()
+    properties = config["Properties"]
+    assert properties["FunctionName"] == {"Ref": "CancelFunction"}
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["CancelFailuresQueue", "Arn"]}
+    queue = transformed()["Resources"]["CancelFailuresQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 1209600
+    # SAM grants the function sqs:SendMessage on that queue alone.
+    role = transformed()["Resources"]["CancelFunctionRole"]["Properties"]
+    sends = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Action"] == "sqs:SendMessage"]
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["CancelFailuresQueue", "Arn"]}]
+    [alarm] = of_type("AWS::CloudWatch::Alarm").values()
+    assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Properties"]["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CancelFailuresQueue", "QueueName"]}}]
+    assert alarm["Properties"]["Threshold"] == 0
+
+
+def test_cancel_outlasts_a_start_still_running_when_its_execution_was_aborted():
+    functions = of_type("AWS::Lambda::Function")
+    start = functions["StartFunction"]["Properties"]["Timeout"]
+    cancel = functions["CancelFunction"]["Properties"]["Timeout"]
+    # cancel looks for the run until start's timeout has passed (shared/src/cancel.rs).
+    assert cancel >= start + 30, (start, cancel)

@@ -236,9 +236,23 @@ impl StandIn {
             .expect("CreateJob on the stand-in");
     }
 
+    /// A Step Functions client of the real SDK, speaking to the stand-in over HTTP.
+    pub fn states(&self) -> aws_sdk_sfn::Client {
+        let config = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .region(aws_sdk_sfn::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+                "test", "test", None, None, "stand-in",
+            ))
+            .endpoint_url(&self.url)
+            .build();
+        aws_sdk_sfn::Client::from_conf(config)
+    }
+
     pub fn env(&self, config: Config) -> Env {
         Env {
             glue: self.glue(),
+            states: self.states(),
             region: REGION.to_owned(),
             config,
         }
