@@ -1,22 +1,14 @@
 //! A corpus of malformed events: each gets a typed error that names the field it broke, and
 //! none reaches Glue (the mocked client has no rule, so any Glue call would fail the test).
 
-use aws_sdk_glue::Client;
-use aws_smithy_mocks::{mock_client, Rule, RuleMode};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use polysync_glue::config::Config;
 use polysync_glue::{cancel, discover, poll, start, Env};
 use serde_json::{json, Value};
 
+mod common;
+
 fn env() -> Env {
-    let no_rules: [&Rule; 0] = [];
-    let glue: Client = mock_client!(aws_sdk_glue, RuleMode::MatchAny, no_rules);
-    Env {
-        glue,
-        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, no_rules),
-        region: "us-east-1".to_owned(),
-        config: Config::default(),
-    }
+    common::env(&[])
 }
 
 fn event(payload: Value) -> LambdaEvent<Value> {

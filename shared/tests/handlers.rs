@@ -18,41 +18,15 @@ use aws_sdk_glue::types::{
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
-use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use lambda_runtime::Diagnostic;
 use polysync_glue::config::Config;
 use polysync_glue::event::{Source, Sourced};
 use polysync_glue::status::RunStatus;
 use polysync_glue::{cancel, discover, poll, start, Env, PolysyncError};
 use serde_json::{json, Value};
 
-const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-start";
-
-fn client(rules: &[&Rule]) -> Client {
-    mock_client!(aws_sdk_glue, RuleMode::MatchAny, rules, |c| c.retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(3)
-            .with_initial_backoff(Duration::from_millis(1))
-    ))
-}
-
-fn env_with(rules: &[&Rule], config: Config) -> Env {
-    Env {
-        glue: client(rules),
-        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
-        region: "us-east-1".to_owned(),
-        config,
-    }
-}
-
-fn env(rules: &[&Rule]) -> Env {
-    env_with(rules, Config::default())
-}
-
-fn event(payload: Value) -> LambdaEvent<Value> {
-    let mut context = Context::default();
-    context.invoked_function_arn = FUNCTION_ARN.to_owned();
-    LambdaEvent::new(payload, context)
-}
+mod common;
+use common::{config_of, env, env_with, event};
 
 fn diagnostic(error: PolysyncError) -> Diagnostic {
     error.into()
@@ -105,11 +79,6 @@ fn job_of_kind(name: &str, command: &str, glue_version: &str) -> Job {
         .worker_type(WorkerType::G1X)
         .number_of_workers(10)
         .build()
-}
-
-/// The configuration the functions read from these environment variables.
-fn config_of(vars: &[(&str, &str)]) -> Config {
-    Config::from_vars(vars).unwrap()
 }
 
 fn get_job_rule(job: Job) -> Rule {

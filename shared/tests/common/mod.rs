@@ -1,0 +1,50 @@
+//! What the handler tests share: a Glue client answered by `aws-smithy-mocks`, and events as
+//! Lambda hands them to a handler.
+
+#![allow(dead_code)] // each test binary uses its own part of it
+
+use std::time::Duration;
+
+use aws_sdk_glue::config::retry::RetryConfig;
+use aws_sdk_glue::Client;
+use aws_smithy_mocks::{mock_client, Rule, RuleMode};
+use lambda_runtime::{Context, LambdaEvent};
+use polysync_glue::config::Config;
+use polysync_glue::Env;
+use serde_json::Value;
+
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-start";
+
+/// A Glue client whose answers are the rules'; no rule for a call fails the test that made it.
+pub fn client(rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_glue, RuleMode::MatchAny, rules, |c| c.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1))
+    ))
+}
+
+pub fn env_with(rules: &[&Rule], config: Config) -> Env {
+    Env {
+        glue: client(rules),
+        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
+        region: "us-east-1".to_owned(),
+        config,
+    }
+}
+
+pub fn env(rules: &[&Rule]) -> Env {
+    env_with(rules, Config::default())
+}
+
+/// The configuration the functions read from these environment variables.
+pub fn config_of(vars: &[(&str, &str)]) -> Config {
+    Config::from_vars(vars).unwrap()
+}
+
+/// An event as Lambda hands it over, from a function whose ARN names the account.
+pub fn event(payload: Value) -> LambdaEvent<Value> {
+    let mut context = Context::default();
+    context.invoked_function_arn = FUNCTION_ARN.to_owned();
+    LambdaEvent::new(payload, context)
+}
