@@ -132,7 +132,8 @@ fn check_name(field: &str, name: &str) -> Result<(), PolysyncError> {
     Ok(())
 }
 
-/// Builds the Glue arguments of the parameters, refusing what the contract refuses.
+/// Builds the Glue arguments of the parameters, refusing what the contract refuses. The size
+/// is checked once the platform's own arguments are added ([`Arguments::check_size`]).
 pub fn build(
     parameters: &[Parameter],
     allow_code_arguments: bool,
@@ -190,7 +191,6 @@ pub fn build(
             arguments.entries.push((key, value));
         }
     }
-    arguments.check_size()?;
     Ok(arguments)
 }
 
@@ -369,15 +369,25 @@ mod tests {
     #[test]
     fn arguments_larger_than_glue_accepts_are_refused() {
         let big = "x".repeat(MAX_ARGUMENTS_BYTES / 2);
-        let (field, rule) = refusal(&[
-            param("a", "Input", json!(big)),
-            param("b", "Input", json!(big)),
-        ]);
-        assert_eq!(field, "parameters");
-        assert!(rule.contains("bytes"), "{rule}");
+        let built = build(
+            &[
+                param("a", "Input", json!(big)),
+                param("b", "Input", json!(big)),
+            ],
+            false,
+        )
+        .unwrap();
+        match built.check_size().unwrap_err() {
+            PolysyncError::InvalidInput { field, rule } => {
+                assert_eq!(field, "parameters");
+                assert!(rule.contains("bytes"), "{rule}");
+            }
+            other => panic!("{other:?}"),
+        }
         // Exactly at the limit is accepted.
         let fits = "x".repeat(MAX_ARGUMENTS_BYTES - "--a".len());
-        assert!(build(&[param("a", "Input", json!(fits))], false).is_ok());
+        let built = build(&[param("a", "Input", json!(fits))], false).unwrap();
+        assert!(built.check_size().is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::arguments::{CODE_LOADING_KEYS, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
 use crate::error::{from_sdk, PolysyncError};
 use crate::event::{
     parse_event, DiscoverEvent, DiscoverOutput, DiscoveredAttributes, DiscoveredJob,
@@ -20,20 +21,12 @@ pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 /// The Glue page size the contract asks for.
 pub const GLUE_PAGE_SIZE: i32 = 100;
 
-/// Arguments Glue itself consumes: not parameters of the job's script.
-pub const SYSTEM_ARGUMENTS: [&str; 33] = [
-    "--job-language",
+/// Arguments Glue itself consumes, beside the code-loading ones and the platform's own: not
+/// parameters of the job's script (CONTRACT.md §5).
+const GLUE_SYSTEM_ARGUMENTS: [&str; 22] = [
     "--job-bookmark-option",
     "--enable-metrics",
     "--TempDir",
-    "--scriptLocation",
-    "--class",
-    "--extra-py-files",
-    "--extra-jars",
-    "--extra-files",
-    "--user-jars-first",
-    "--additional-python-modules",
-    "--python-modules-installer-option",
     "--enable-continuous-cloudwatch-log",
     "--enable-continuous-log-filter",
     "--continuous-log-logGroup",
@@ -53,9 +46,15 @@ pub const SYSTEM_ARGUMENTS: [&str; 33] = [
     "--debug",
     "--mode",
     "--JOB_NAME",
-    "--glue-version",
-    "--polysync-execution-id",
 ];
+
+/// Whether Glue or the platform consumes the argument, rather than the job's script.
+pub fn is_system_argument(key: &str) -> bool {
+    GLUE_SYSTEM_ARGUMENTS.contains(&key)
+        || CODE_LOADING_KEYS.contains(&key)
+        || key == GLUE_VERSION_KEY
+        || key == EXECUTION_ID_KEY
+}
 
 /// A Glue job definition as the Polysync job that runs it.
 pub fn import_job(job: &Job) -> DiscoveredJob {
@@ -63,7 +62,7 @@ pub fn import_job(job: &Job) -> DiscoveredJob {
         .default_arguments()
         .into_iter()
         .flatten()
-        .filter(|(key, _)| !SYSTEM_ARGUMENTS.contains(&key.as_str()))
+        .filter(|(key, _)| !is_system_argument(key))
         .map(|(key, value)| DiscoveredParameter {
             name: key.strip_prefix("--").unwrap_or(key).to_owned(),
             direction: "Input".to_owned(),
@@ -283,10 +282,48 @@ mod tests {
         );
     }
 
+    /// CONTRACT.md §5's list, as written there.
+    const CONTRACT_SYSTEM_ARGUMENTS: [&str; 33] = [
+        "--job-language",
+        "--job-bookmark-option",
+        "--enable-metrics",
+        "--TempDir",
+        "--scriptLocation",
+        "--class",
+        "--extra-py-files",
+        "--extra-jars",
+        "--extra-files",
+        "--user-jars-first",
+        "--additional-python-modules",
+        "--python-modules-installer-option",
+        "--enable-continuous-cloudwatch-log",
+        "--enable-continuous-log-filter",
+        "--continuous-log-logGroup",
+        "--continuous-log-logStreamPrefix",
+        "--continuous-log-conversionPattern",
+        "--enable-spark-ui",
+        "--spark-event-logs-path",
+        "--enable-job-insights",
+        "--enable-observability-metrics",
+        "--enable-glue-datacatalog",
+        "--enable-s3-parquet-optimized-committer",
+        "--enable-rename-algorithm-v2",
+        "--enable-auto-scaling",
+        "--auto-scale-within-microbatch",
+        "--datalake-formats",
+        "--conf",
+        "--debug",
+        "--mode",
+        "--JOB_NAME",
+        "--glue-version",
+        "--polysync-execution-id",
+    ];
+
     #[test]
     fn every_system_argument_is_filtered() {
         let mut builder = Job::builder().name("j").default_arguments("--keep", "1");
-        for key in SYSTEM_ARGUMENTS {
+        for key in CONTRACT_SYSTEM_ARGUMENTS {
+            assert!(is_system_argument(key), "{key}");
             builder = builder.default_arguments(key, "v");
         }
         let imported = import_job(&builder.build());
