@@ -12,25 +12,7 @@ use polysync_glue::event::DiscoverOutput;
 use polysync_glue::poll::poll_output;
 use polysync_glue::run_id::RunId;
 use polysync_glue::start::StartPlan;
-use polysync_glue::Env;
 use serde_json::json;
-
-fn offline_env() -> Env {
-    let config = aws_sdk_glue::Config::builder()
-        .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
-        .region(aws_sdk_glue::config::Region::new("us-east-1"))
-        .build();
-    let states = aws_sdk_sfn::Config::builder()
-        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-        .build();
-    Env {
-        glue: aws_sdk_glue::Client::from_conf(config),
-        states: aws_sdk_sfn::Client::from_conf(states),
-        region: "us-east-1".to_owned(),
-        config: Config::default(),
-    }
-}
 
 fn start_event() -> serde_json::Value {
     let mut parameters: Vec<_> = (0..20)
@@ -72,7 +54,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| StartPlan::from_event(black_box(event.clone()), &config).unwrap())
     });
 
-    let env = offline_env();
+    let bounds = Config::default().poll;
     let run_id = RunId::new("nightly-sales", "jr_0123abcd");
     let run = JobRun::builder()
         .id("jr_0123abcd")
@@ -82,7 +64,8 @@ fn benches(c: &mut Criterion) {
         .build();
     c.bench_function("poll: map a run and serialize the output", |b| {
         b.iter(|| {
-            serde_json::to_vec(&poll_output(&env, &run_id, black_box(&run), 1_795_870_000)).unwrap()
+            let output = poll_output("us-east-1", bounds, &run_id, black_box(&run), 1_795_870_000);
+            serde_json::to_vec(&output).unwrap()
         })
     });
 

@@ -3,7 +3,7 @@
 //! simulated clock. `cargo run -p polysync-glue --example poll_cost [min_seconds max_seconds]`
 
 use polysync_glue::config::PollBounds;
-use polysync_glue::polling::{adaptive, first_late_detection, fixed};
+use polysync_glue::schedule::{adaptive, first_late_detection, fixed};
 
 fn main() {
     let args: Vec<u32> = std::env::args()

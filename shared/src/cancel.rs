@@ -8,10 +8,11 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{from_sdk, from_states_sdk, glue_error, HintTarget, PolysyncError};
+use crate::error::{from_sdk, from_states_sdk, glue_error, PolysyncError, RequestTarget};
 use crate::event::{parse_event, CancelOutput};
 use crate::glue::{
-    account_of, find_tagged_run, get_job_run, now, time_left, within_deadline, Env, DEADLINE_MARGIN,
+    account_of, find_tagged_run, get_job_run, now, time_left, within_deadline, Services,
+    DEADLINE_MARGIN,
 };
 use crate::run_id::RunId;
 use crate::status::{is_terminal, RunStatus};
@@ -77,7 +78,10 @@ fn parse_request(event: Value) -> Result<CancelRequest, PolysyncError> {
     ))
 }
 
-pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<CancelOutput, PolysyncError> {
+pub async fn handle(
+    env: &Services,
+    event: LambdaEvent<Value>,
+) -> Result<CancelOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
     within_deadline(&context, "BatchStopJobRun", async {
         let account = account_of(&context.invoked_function_arn);
@@ -106,7 +110,10 @@ fn nothing_to_stop(message: String) -> CancelOutput {
 }
 
 /// The execution's input: from the event, else read with DescribeExecution.
-async fn execution_input(env: &Env, detail: &ExecutionDetail) -> Result<String, PolysyncError> {
+async fn execution_input(
+    env: &Services,
+    detail: &ExecutionDetail,
+) -> Result<String, PolysyncError> {
     if let Some(input) = &detail.input {
         return Ok(input.clone());
     }
@@ -128,7 +135,7 @@ async fn execution_input(env: &Env, detail: &ExecutionDetail) -> Result<String, 
 
 /// The run an ended execution started, or the output that says there is nothing to stop.
 async fn run_of_execution(
-    env: &Env,
+    env: &Services,
     account: Option<&str>,
     detail: &ExecutionDetail,
     context: &Context,
@@ -217,8 +224,8 @@ fn nothing_left_to_stop(run_id: &RunId, run: &JobRun) -> Option<CancelOutput> {
 }
 
 async fn stop(
-    env: &Env,
-    target: HintTarget<'_>,
+    env: &Services,
+    target: RequestTarget<'_>,
     run_id: &RunId,
 ) -> Result<CancelOutput, PolysyncError> {
     // An unknown run fails here with Glue.EntityNotFoundException; a finished one needs no stop.

@@ -13,7 +13,7 @@ use crate::event::{
     parse_event, DiscoverEvent, DiscoverOutput, DiscoveredAttributes, DiscoveredJob,
     DiscoveredParameter,
 };
-use crate::glue::Env;
+use crate::glue::Services;
 use crate::start::JOB_TYPE;
 
 /// The largest page of JSON returned: the Step Functions payload limit.
@@ -181,7 +181,10 @@ fn fill_page(
     (page, position)
 }
 
-pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<DiscoverOutput, PolysyncError> {
+pub async fn handle(
+    env: &Services,
+    event: LambdaEvent<Value>,
+) -> Result<DiscoverOutput, PolysyncError> {
     let request: DiscoverEvent = if event.payload.is_null() {
         DiscoverEvent::default()
     } else {

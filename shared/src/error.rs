@@ -93,14 +93,14 @@ impl From<PolysyncError> for Diagnostic {
 
 /// What a troubleshooting hint needs to name the resource a call was about.
 #[derive(Debug, Clone, Copy)]
-pub struct HintTarget<'a> {
+pub struct RequestTarget<'a> {
     pub region: &'a str,
     /// The account of the invoked function, when its ARN was known.
     pub account: Option<&'a str>,
     pub job_name: &'a str,
 }
 
-impl HintTarget<'_> {
+impl RequestTarget<'_> {
     pub fn job_arn(&self) -> String {
         format!(
             "arn:{}:glue:{}:{}:job/{}",
@@ -137,7 +137,7 @@ where
 /// Maps an SDK error of any Glue operation to the contract's error, with its hint.
 pub fn from_sdk<E>(
     operation: &'static str,
-    target: Option<HintTarget<'_>>,
+    target: Option<RequestTarget<'_>>,
     error: SdkError<E, HttpResponse>,
 ) -> PolysyncError
 where
@@ -191,7 +191,7 @@ fn describe_transport(error: &dyn std::error::Error) -> String {
 /// Builds `Glue.<code>` with the Polysync troubleshooting hint for the codes that have one.
 pub fn glue_error(
     operation: &'static str,
-    target: Option<HintTarget<'_>>,
+    target: Option<RequestTarget<'_>>,
     code: &str,
     message: &str,
 ) -> PolysyncError {

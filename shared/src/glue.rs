@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use crate::arguments::EXECUTION_ID_KEY;
 use crate::config::Config;
-use crate::error::{from_sdk, HintTarget, PolysyncError};
+use crate::error::{from_sdk, PolysyncError, RequestTarget};
 
 /// How many of a job's newest runs are searched for an execution's tag or a retry attempt. Step Functions retries
 /// a start within minutes, so its run is among the newest; the bound keeps a job with a long
@@ -29,7 +29,7 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
 
 /// Built once per Lambda container by `main`, borrowed by every invocation.
 #[derive(Debug, Clone)]
-pub struct Env {
+pub struct Services {
     pub glue: Client,
     /// Step Functions, for cancel to read an execution's input when its event left it out.
     pub states: aws_sdk_sfn::Client,
@@ -37,7 +37,7 @@ pub struct Env {
     pub config: Config,
 }
 
-impl Env {
+impl Services {
     /// Builds the Glue client from the SDK's own settings (`AWS_REGION`, `AWS_ENDPOINT_URL`,
     /// `AWS_ENDPOINT_URL_GLUE`, credentials) in the environment.
     pub async fn load(config: Config, region: String) -> Self {
@@ -64,8 +64,8 @@ impl Env {
         &'a self,
         account: Option<&'a str>,
         job_name: &'a str,
-    ) -> HintTarget<'a> {
-        HintTarget {
+    ) -> RequestTarget<'a> {
+        RequestTarget {
             region: &self.region,
             account,
             job_name,
@@ -78,13 +78,13 @@ impl Env {
 /// Glue client, which load the TLS root certificates, wait for the first invocation, which keeps
 /// init close to a hello-world function's (BENCHMARKS.md).
 #[derive(Debug)]
-pub struct LazyEnv {
+pub struct LazyServices {
     config: Config,
     region: String,
-    env: OnceCell<Env>,
+    env: OnceCell<Services>,
 }
 
-impl LazyEnv {
+impl LazyServices {
     pub fn from_environment() -> Result<Self, lambda_runtime::Error> {
         let config = Config::from_env()?;
         // The variables the SDK reads the region from, in its order.
@@ -99,9 +99,9 @@ impl LazyEnv {
         })
     }
 
-    pub async fn get(&self) -> &Env {
+    pub async fn get(&self) -> &Services {
         self.env
-            .get_or_init(|| Env::load(self.config.clone(), self.region.clone()))
+            .get_or_init(|| Services::load(self.config.clone(), self.region.clone()))
             .await
     }
 }
@@ -165,7 +165,7 @@ pub fn now() -> DateTime {
 /// [`TAGGED_RUN_SCAN_LIMIT`] (Glue lists runs newest first).
 pub async fn find_recent_run(
     glue: &Client,
-    target: HintTarget<'_>,
+    target: RequestTarget<'_>,
     matches: impl Fn(&JobRun) -> bool,
 ) -> Result<Option<JobRun>, PolysyncError> {
     let mut pages = glue
@@ -193,7 +193,7 @@ pub async fn find_recent_run(
 /// The newest run of the job tagged with `execution_id` (`--polysync-execution-id`).
 pub async fn find_tagged_run(
     glue: &Client,
-    target: HintTarget<'_>,
+    target: RequestTarget<'_>,
     execution_id: &str,
 ) -> Result<Option<JobRun>, PolysyncError> {
     find_recent_run(glue, target, |run| {
@@ -206,7 +206,7 @@ pub async fn find_tagged_run(
 
 pub async fn get_job_run(
     glue: &Client,
-    target: HintTarget<'_>,
+    target: RequestTarget<'_>,
     job_run_id: &str,
 ) -> Result<JobRun, PolysyncError> {
     glue.get_job_run()

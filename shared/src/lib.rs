@@ -12,11 +12,11 @@ pub mod event;
 pub mod glue;
 pub mod monitor;
 pub mod poll;
-pub mod polling;
 pub mod run_id;
+pub mod schedule;
 pub mod start;
 pub mod status;
 pub mod values;
 
 pub use error::PolysyncError;
-pub use glue::{Env, LazyEnv};
+pub use glue::{LazyServices, Services};

@@ -5,14 +5,15 @@ use aws_sdk_glue::Client;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
-use crate::error::{from_sdk, HintTarget, PolysyncError};
+use crate::config::PollBounds;
+use crate::error::{from_sdk, PolysyncError, RequestTarget};
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::glue::{
-    account_of, find_recent_run, format_time, get_job_run, now, within_deadline, Env,
+    account_of, find_recent_run, format_time, get_job_run, now, within_deadline, Services,
 };
 use crate::monitor::monitor_url;
-use crate::polling::next_poll_seconds;
 use crate::run_id::RunId;
+use crate::schedule::next_poll_seconds;
 use crate::status::{is_terminal, RunStatus};
 
 /// Appended to a TIMEOUT run's message: the usual way out.
@@ -24,14 +25,21 @@ const RETRIED_STATES: [&str; 2] = ["FAILED", "ERROR"];
 /// How long after a failed attempt its retry may take to appear before the failure is final.
 pub const RETRY_GRACE_SECONDS: i64 = 300;
 
-pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<PollOutput, PolysyncError> {
+pub async fn handle(
+    env: &Services,
+    event: LambdaEvent<Value>,
+) -> Result<PollOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
     // GetJobRun, GetJob and the retry scan together stay below the function's timeout: a
     // Lambda timeout here would end polling and stop a healthy run.
     within_deadline(&context, "GetJobRun", poll(env, payload, &context)).await
 }
 
-async fn poll(env: &Env, payload: Value, context: &Context) -> Result<PollOutput, PolysyncError> {
+async fn poll(
+    env: &Services,
+    payload: Value,
+    context: &Context,
+) -> Result<PollOutput, PolysyncError> {
     let request: PollEvent = parse_event(payload)?;
     let run_id = RunId::parse("runId", &request.run_id)?;
     let target = env.hint_target(account_of(&context.invoked_function_arn), &run_id.job_name);
@@ -42,7 +50,13 @@ async fn poll(env: &Env, payload: Value, context: &Context) -> Result<PollOutput
         match follow_retries(&env.glue, target, run.clone(), now_secs).await? {
             Attempt::Final(last) => {
                 let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
-                return Ok(poll_output(env, &last_id, &last, now_secs));
+                return Ok(poll_output(
+                    &env.region,
+                    env.config.poll,
+                    &last_id,
+                    &last,
+                    now_secs,
+                ));
             }
             Attempt::RetryPending(failed) => {
                 let failed_id = RunId::new(&run_id.job_name, failed.id().unwrap_or_default());
@@ -50,7 +64,13 @@ async fn poll(env: &Env, payload: Value, context: &Context) -> Result<PollOutput
             }
         }
     }
-    Ok(poll_output(env, &run_id, &run, now_secs))
+    Ok(poll_output(
+        &env.region,
+        env.config.poll,
+        &run_id,
+        &run,
+        now_secs,
+    ))
 }
 
 /// Where a chain of Glue retry attempts stands.
@@ -65,7 +85,7 @@ enum Attempt {
 /// execution reports the outcome of the last attempt rather than the first failure.
 async fn follow_retries(
     glue: &Client,
-    target: HintTarget<'_>,
+    target: RequestTarget<'_>,
     mut run: JobRun,
     now_secs: i64,
 ) -> Result<Attempt, PolysyncError> {
@@ -110,8 +130,8 @@ async fn follow_retries(
 }
 
 /// A failed attempt that Glue will retry: not over yet, so the loop polls again soon.
-fn retry_pending_output(env: &Env, run_id: &RunId, run: &JobRun, now_secs: i64) -> PollOutput {
-    let mut output = poll_output(env, run_id, run, now_secs);
+fn retry_pending_output(env: &Services, run_id: &RunId, run: &JobRun, now_secs: i64) -> PollOutput {
+    let mut output = poll_output(&env.region, env.config.poll, run_id, run, now_secs);
     output.status = RunStatus::Starting;
     output.terminal = false;
     output.error_message = Some(format!(
@@ -123,8 +143,15 @@ fn retry_pending_output(env: &Env, run_id: &RunId, run: &JobRun, now_secs: i64) 
     output
 }
 
-/// Maps a Glue run to the poll output; `now_secs` is the clock, as epoch seconds.
-pub fn poll_output(env: &Env, run_id: &RunId, run: &JobRun, now_secs: i64) -> PollOutput {
+/// Maps a Glue run to the poll output, from what it reads alone: the run, the region of the
+/// monitor URL, the polling bounds and the clock (epoch seconds).
+pub fn poll_output(
+    region: &str,
+    bounds: PollBounds,
+    run_id: &RunId,
+    run: &JobRun,
+    now_secs: i64,
+) -> PollOutput {
     let glue_state = run.job_run_state().map(|s| s.as_str().to_owned());
     let state = glue_state.as_deref();
     let error_message = match (state, run.error_message()) {
@@ -145,7 +172,7 @@ pub fn poll_output(env: &Env, run_id: &RunId, run: &JobRun, now_secs: i64) -> Po
         started_on: run.started_on().map(format_time),
         completed_on: run.completed_on().map(format_time),
         execution_time_seconds: run.execution_time(),
-        monitor_url: monitor_url(&env.region, &run_id.job_name, &run_id.job_run_id),
-        next_poll_seconds: next_poll_seconds(age, env.config.poll),
+        monitor_url: monitor_url(region, &run_id.job_name, &run_id.job_run_id),
+        next_poll_seconds: next_poll_seconds(age, bounds),
     }
 }

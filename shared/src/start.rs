@@ -13,7 +13,7 @@ use crate::compute::{Compute, JobCompute};
 use crate::config::{Config, JOB_NAME_PREFIX_VAR};
 use crate::error::{from_sdk, PolysyncError};
 use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
-use crate::glue::{account_of, find_tagged_run, format_time, now, within_deadline, Env};
+use crate::glue::{account_of, find_tagged_run, format_time, now, within_deadline, Services};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
 use crate::status::RunStatus;
@@ -106,7 +106,7 @@ impl StartPlan {
 
     fn output(
         &self,
-        env: &Env,
+        env: &Services,
         job_run_id: &str,
         status: RunStatus,
         started_at: String,
@@ -127,14 +127,17 @@ impl StartPlan {
     }
 }
 
-pub async fn handle(env: &Env, event: LambdaEvent<Value>) -> Result<StartOutput, PolysyncError> {
+pub async fn handle(
+    env: &Services,
+    event: LambdaEvent<Value>,
+) -> Result<StartOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
     let plan = StartPlan::from_event(payload, &env.config)?;
     within_deadline(&context, "StartJobRun", start(env, plan, &context)).await
 }
 
 async fn start(
-    env: &Env,
+    env: &Services,
     mut plan: StartPlan,
     context: &Context,
 ) -> Result<StartOutput, PolysyncError> {
@@ -205,7 +208,7 @@ async fn start(
 }
 
 /// The output for a run an earlier attempt of this execution already started.
-fn adopt(env: &Env, plan: &StartPlan, run: &JobRun) -> StartOutput {
+fn adopt(env: &Services, plan: &StartPlan, run: &JobRun) -> StartOutput {
     let job_run_id = run.id().unwrap_or_default();
     tracing::info!(
         job_name = %plan.job_name,

@@ -2,12 +2,12 @@
 //! none reaches Glue (the mocked client has no rule, so any Glue call would fail the test).
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use polysync_glue::{cancel, discover, poll, start, Env};
+use polysync_glue::{cancel, discover, poll, start, Services};
 use serde_json::{json, Value};
 
 mod common;
 
-fn env() -> Env {
+fn env() -> Services {
     common::env(&[])
 }
 

@@ -22,7 +22,7 @@ use lambda_runtime::Diagnostic;
 use polysync_glue::config::Config;
 use polysync_glue::event::{Source, Sourced};
 use polysync_glue::status::RunStatus;
-use polysync_glue::{cancel, discover, poll, start, Env, PolysyncError};
+use polysync_glue::{cancel, discover, poll, start, PolysyncError, Services};
 use serde_json::{json, Value};
 
 mod common;
@@ -611,7 +611,7 @@ async fn reads_are_retried_through_throttling_by_the_sdk() {
     assert_eq!(rule.num_calls(), 3);
 }
 
-fn real_client(endpoint: &str, timeout: Duration) -> Env {
+fn real_client(endpoint: &str, timeout: Duration) -> Services {
     let config = aws_sdk_glue::Config::builder()
         .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
         .region(aws_sdk_glue::config::Region::new("us-east-1"))
@@ -626,7 +626,7 @@ fn real_client(endpoint: &str, timeout: Duration) -> Env {
                 .build(),
         )
         .build();
-    Env {
+    Services {
         glue: Client::from_conf(config),
         states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
         region: "us-east-1".to_owned(),
@@ -1296,7 +1296,7 @@ async fn an_execution_whose_input_was_left_out_is_read_with_describe_execution()
     let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
     let stop =
         mock!(Client::batch_stop_job_run).then_output(|| BatchStopJobRunOutput::builder().build());
-    let env = Env {
+    let env = Services {
         states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&described]),
         ..env(&[&runs, &get, &stop])
     };

@@ -15,7 +15,7 @@ use aws_sdk_glue::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_glue::types::{ExecutionProperty, JobCommand, WorkerType};
 use aws_sdk_glue::Client;
 use polysync_glue::config::Config;
-use polysync_glue::Env;
+use polysync_glue::Services;
 use serde_json::Value;
 
 pub const REGION: &str = "us-east-1";
@@ -249,8 +249,8 @@ impl StandIn {
         aws_sdk_sfn::Client::from_conf(config)
     }
 
-    pub fn env(&self, config: Config) -> Env {
-        Env {
+    pub fn env(&self, config: Config) -> Services {
+        Services {
             glue: self.glue(),
             states: self.states(),
             region: REGION.to_owned(),

@@ -9,7 +9,7 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use polysync_glue::config::Config;
 use polysync_glue::event::{PollOutput, Source};
 use polysync_glue::status::RunStatus;
-use polysync_glue::{cancel, discover, poll, start, Env, PolysyncError};
+use polysync_glue::{cancel, discover, poll, start, PolysyncError, Services};
 use polysync_glue_integration::{unique, Definition, StandIn, FUNCTION_ARN};
 use serde_json::{json, Value};
 
@@ -159,7 +159,7 @@ async fn start_reports_where_each_compute_value_came_from() {
     );
 }
 
-async fn poll_until_terminal(env: &Env, run_id: &str) -> (Vec<String>, PollOutput) {
+async fn poll_until_terminal(env: &Services, run_id: &str) -> (Vec<String>, PollOutput) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen: Vec<String> = Vec::new();
     loop {

@@ -3,7 +3,7 @@
 
 use aws_sdk_glue::types::WorkerType;
 use polysync_glue::config::PollBounds;
-use polysync_glue::polling::adaptive;
+use polysync_glue::schedule::adaptive;
 use polysync_glue_integration::workspace_root;
 
 /// The contract's history budget (§7), below Step Functions' hard 25,000 events.

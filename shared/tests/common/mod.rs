@@ -10,7 +10,7 @@ use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock_client, Rule, RuleMode};
 use lambda_runtime::{Context, LambdaEvent};
 use polysync_glue::config::Config;
-use polysync_glue::Env;
+use polysync_glue::Services;
 use serde_json::Value;
 
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-start";
@@ -24,8 +24,8 @@ pub fn client(rules: &[&Rule]) -> Client {
     ))
 }
 
-pub fn env_with(rules: &[&Rule], config: Config) -> Env {
-    Env {
+pub fn env_with(rules: &[&Rule], config: Config) -> Services {
+    Services {
         glue: client(rules),
         states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
         region: "us-east-1".to_owned(),
@@ -33,7 +33,7 @@ pub fn env_with(rules: &[&Rule], config: Config) -> Env {
     }
 }
 
-pub fn env(rules: &[&Rule]) -> Env {
+pub fn env(rules: &[&Rule]) -> Services {
     env_with(rules, Config::default())
 }
 
