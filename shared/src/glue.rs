@@ -23,6 +23,11 @@ use crate::error::{from_sdk, PolysyncError, RequestTarget};
 pub const TAGGED_RUN_SCAN_LIMIT: usize = 200;
 const TAGGED_RUN_PAGE_SIZE: i32 = 50;
 
+/// How long one attempt of an AWS call may take, and all its attempts together: a hung
+/// connection surfaces as `Glue.Unavailable` well before the functions' 60 s timeout.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
+
 /// How long before the invocation's deadline a handler stops waiting for AWS: its error then
 /// reaches the state machine, which retries `Glue.Unavailable`, before Lambda's own timeout.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
@@ -38,23 +43,30 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds the Glue client from the SDK's own settings (`AWS_REGION`, `AWS_ENDPOINT_URL`,
+    /// Builds the clients from the SDK's own settings (`AWS_REGION`, `AWS_ENDPOINT_URL`,
     /// `AWS_ENDPOINT_URL_GLUE`, credentials) in the environment.
     pub async fn load(config: Config, region: String) -> Self {
-        // A hung connection must surface as Glue.Unavailable well before the Lambda timeout.
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_attempt_timeout(Duration::from_secs(10))
-            .operation_timeout(Duration::from_secs(25))
-            .build();
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.clone()))
-            .timeout_config(timeouts)
-            .load()
-            .await;
+        let sdk = Self::sdk_loader(&region).load().await;
+        Self::from_sdk(&sdk, region, config)
+    }
+
+    /// The SDK settings of every function; tests add an endpoint and credentials to it.
+    pub fn sdk_loader(region: &str) -> aws_config::ConfigLoader {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, region: String, config: Config) -> Self {
         Self {
-            glue: Client::new(&sdk),
-            states: aws_sdk_sfn::Client::new(&sdk),
+            glue: Client::new(sdk),
+            states: aws_sdk_sfn::Client::new(sdk),
             region,
             config,
         }

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_glue::config::retry::RetryConfig;
 use aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunOutput;
 use aws_sdk_glue::operation::get_job::GetJobOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
@@ -21,6 +20,7 @@ use aws_smithy_types::DateTime;
 use lambda_runtime::Diagnostic;
 use polysync_glue::config::Config;
 use polysync_glue::event::{Source, Sourced};
+use polysync_glue::glue::OPERATION_TIMEOUT;
 use polysync_glue::status::RunStatus;
 use polysync_glue::{cancel, discover, poll, start, PolysyncError, Services};
 use serde_json::{json, Value};
@@ -611,27 +611,16 @@ async fn reads_are_retried_through_throttling_by_the_sdk() {
     assert_eq!(rule.num_calls(), 3);
 }
 
-fn real_client(endpoint: &str, timeout: Duration) -> Services {
-    let config = aws_sdk_glue::Config::builder()
-        .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
-        .region(aws_sdk_glue::config::Region::new("us-east-1"))
+/// The services exactly as the functions build them (timeouts, retries), aimed at `endpoint`.
+async fn production_services(endpoint: &str) -> Services {
+    let sdk = Services::sdk_loader("us-east-1")
+        .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_glue::config::Credentials::new(
             "AKID", "SECRET", None, None, "test",
         ))
-        .endpoint_url(endpoint)
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            aws_sdk_glue::config::timeout::TimeoutConfig::builder()
-                .operation_timeout(timeout)
-                .build(),
-        )
-        .build();
-    Services {
-        glue: Client::from_conf(config),
-        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
-        region: "us-east-1".to_owned(),
-        config: Config::default(),
-    }
+        .load()
+        .await;
+    Services::from_sdk(&sdk, "us-east-1".to_owned(), Config::default())
 }
 
 #[tokio::test]
@@ -642,7 +631,7 @@ async fn a_refused_connection_is_glue_unavailable() {
         .local_addr()
         .unwrap()
         .port();
-    let env = real_client(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5));
+    let env = production_services(&format!("http://127.0.0.1:{port}")).await;
     let error = diagnostic(
         start::handle(&env, event(json!({"job": {"externalId": "j"}})))
             .await
@@ -668,18 +657,26 @@ async fn a_glue_that_never_answers_is_glue_unavailable() {
             held.push(socket);
         }
     });
-    let env = real_client(&endpoint, Duration::from_millis(300));
+    let env = production_services(&endpoint).await;
+    let began = std::time::Instant::now();
     let error = diagnostic(
         poll::handle(&env, event(json!({"runId": "j/jr_1"})))
             .await
             .unwrap_err(),
     );
+    let waited = began.elapsed();
     holder.abort();
     assert_eq!(error.error_type, "Glue.Unavailable");
     assert!(
         error.error_message.to_lowercase().contains("timeout"),
         "{}",
         error.error_message
+    );
+    // The functions' own timeouts: given up after the operation timeout, well before the
+    // Lambda function's 60 s.
+    assert!(
+        waited >= OPERATION_TIMEOUT && waited < OPERATION_TIMEOUT + Duration::from_secs(5),
+        "{waited:?}"
     );
 }
 

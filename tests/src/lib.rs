@@ -236,26 +236,15 @@ impl StandIn {
             .expect("CreateJob on the stand-in");
     }
 
-    /// A Step Functions client of the real SDK, speaking to the stand-in over HTTP.
-    pub fn states(&self) -> aws_sdk_sfn::Client {
-        let config = aws_sdk_sfn::Config::builder()
-            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-            .region(aws_sdk_sfn::config::Region::new(REGION))
-            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-                "test", "test", None, None, "stand-in",
-            ))
+    /// The functions' services exactly as they build them (`Services::sdk_loader`: timeouts,
+    /// retries), speaking to the stand-in over HTTP.
+    pub async fn env(&self, config: Config) -> Services {
+        let sdk = Services::sdk_loader(REGION)
             .endpoint_url(&self.url)
-            .build();
-        aws_sdk_sfn::Client::from_conf(config)
-    }
-
-    pub fn env(&self, config: Config) -> Services {
-        Services {
-            glue: self.glue(),
-            states: self.states(),
-            region: REGION.to_owned(),
-            config,
-        }
+            .credentials_provider(Credentials::new("test", "test", None, None, "stand-in"))
+            .load()
+            .await;
+        Services::from_sdk(&sdk, REGION.to_owned(), config)
     }
 }
 

@@ -83,11 +83,13 @@ async fn start_sends_each_precedence_combination_over_the_wire() {
     for (attributes, with_platform, (worker_type, workers, timeout, version)) in cases {
         let name = unique("precedence");
         standin.create_job(&name, Definition::default()).await;
-        let env = standin.env(if with_platform {
-            platform.clone()
-        } else {
-            Config::default()
-        });
+        let env = standin
+            .env(if with_platform {
+                platform.clone()
+            } else {
+                Config::default()
+            })
+            .await;
         let payload = json!({
             "job": {"externalId": name, "attributes": attributes},
             "parameters": [{"name": "day", "direction": "Input", "value": "2026-11-28"}],
@@ -141,7 +143,7 @@ async fn start_reports_where_each_compute_value_came_from() {
     let standin = StandIn::shared();
     let name = unique("sources");
     standin.create_job(&name, Definition::default()).await;
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let payload = json!({"job": {"externalId": name, "attributes": {"glueNumberOfWorkers": 4}}});
     let output = start::handle(&env, event(payload)).await.unwrap();
     assert_eq!(output.compute.number_of_workers.source, Source::Job);
@@ -184,7 +186,7 @@ async fn poll_until_terminal(env: &Services, run_id: &str) -> (Vec<String>, Poll
 #[tokio::test]
 async fn poll_follows_a_run_to_each_final_state() {
     let standin = StandIn::shared();
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let ends = [
         ("SUCCEEDED", RunStatus::Success, None),
         (
@@ -234,7 +236,7 @@ async fn poll_follows_a_run_to_each_final_state() {
 #[tokio::test]
 async fn cancel_stops_a_running_run_and_leaves_a_finished_one_alone() {
     let standin = StandIn::shared();
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let name = unique("cancel");
     standin.create_job(&name, Definition::default()).await;
     standin.script(
@@ -269,7 +271,7 @@ async fn cancel_stops_a_running_run_and_leaves_a_finished_one_alone() {
 #[tokio::test]
 async fn unknown_jobs_and_runs_are_entity_not_found() {
     let standin = StandIn::shared();
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let missing = unique("missing");
     let error = start::handle(&env, event(json!({"job": {"externalId": missing}})))
         .await
@@ -292,7 +294,7 @@ async fn unknown_jobs_and_runs_are_entity_not_found() {
 #[tokio::test]
 async fn a_second_run_beyond_max_concurrent_runs_is_refused_by_glue() {
     let standin = StandIn::shared();
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let name = unique("concurrent");
     standin
         .create_job(
@@ -321,7 +323,7 @@ async fn a_second_run_beyond_max_concurrent_runs_is_refused_by_glue() {
 #[tokio::test]
 async fn poll_follows_glue_retry_attempts_to_the_last_outcome() {
     let standin = StandIn::shared();
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let name = unique("retries");
     standin
         .create_job(
@@ -361,7 +363,7 @@ async fn poll_follows_glue_retry_attempts_to_the_last_outcome() {
 #[tokio::test]
 async fn reads_ride_out_injected_throttling() {
     let standin = StandIn::shared();
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let name = unique("throttled");
     standin.create_job(&name, Definition::default()).await;
     let started = start::handle(&env, event(json!({"job": {"externalId": name}})))
@@ -400,7 +402,7 @@ async fn discovery_of_260_jobs_yields_every_job_once_across_pages() {
         };
         standin.create_job(&name, definition).await;
     }
-    let env = standin.env(Config::default());
+    let env = standin.env(Config::default()).await;
     let mut seen: Vec<String> = Vec::new();
     let mut token = Value::Null;
     let mut pages = 0;
@@ -449,8 +451,9 @@ async fn discovery_of_260_jobs_yields_every_job_once_across_pages() {
     );
 
     // With the platform's prefix, only the jobs the functions may run are listed.
-    let env =
-        standin.env(Config::from_vars(&[("POLYSYNC_GLUE_JOB_NAME_PREFIX", "etl-1")]).unwrap());
+    let env = standin
+        .env(Config::from_vars(&[("POLYSYNC_GLUE_JOB_NAME_PREFIX", "etl-1")]).unwrap())
+        .await;
     let mut seen: Vec<String> = Vec::new();
     let mut token = Value::Null;
     loop {
@@ -545,13 +548,15 @@ async fn the_stand_in_refuses_what_glue_refuses_for_the_job_s_kind() {
 #[tokio::test]
 async fn every_kind_of_job_starts_under_platform_defaults() {
     let standin = StandIn::shared();
-    let env = standin.env(
-        Config::from_vars(&[
-            ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
-            ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "5"),
-        ])
-        .unwrap(),
-    );
+    let env = standin
+        .env(
+            Config::from_vars(&[
+                ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
+                ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "5"),
+            ])
+            .unwrap(),
+        )
+        .await;
     let cases = [
         (Definition::default(), Some(("G.2X", 5))),
         (Definition::streaming(), Some(("G.2X", 5))),
@@ -582,4 +587,52 @@ async fn every_kind_of_job_starts_under_platform_defaults() {
         let (_, last) = poll_until_terminal(&env, &started.run_id).await;
         assert_eq!(last.status, RunStatus::Success, "{command}");
     }
+}
+
+/// The SDK configuration the functions build: reads ride out server faults and a hung attempt,
+/// StartJobRun is never retried by the SDK (a lost reply would make a second run).
+#[tokio::test]
+async fn the_functions_own_sdk_configuration_retries_reads_and_never_start_job_run() {
+    let standin = StandIn::shared();
+    let env = standin.env(Config::default()).await;
+    let name = unique("sdk-config");
+    standin.create_job(&name, Definition::default()).await;
+    let count = |operation: &str| {
+        standin
+            .requests(operation)
+            .iter()
+            .filter(|body| body["JobName"] == name)
+            .count()
+    };
+
+    standin.fault(json!({"operation": "StartJobRun", "kind": "http500", "count": 1, "job": name}));
+    let error = start::handle(&env, event(json!({"job": {"externalId": name}})))
+        .await
+        .unwrap_err();
+    assert_eq!(error_type(error), "Glue.Unavailable");
+    assert_eq!(
+        count("StartJobRun"),
+        1,
+        "StartJobRun is not retried by the SDK"
+    );
+
+    let started = start::handle(&env, event(json!({"job": {"externalId": name}})))
+        .await
+        .unwrap();
+    standin.fault(json!({"operation": "GetJobRun", "kind": "http500", "count": 2, "job": name}));
+    poll::handle(&env, event(json!({"runId": started.run_id})))
+        .await
+        .unwrap();
+    assert_eq!(count("GetJobRun"), 3, "two server faults, then the answer");
+
+    // An attempt that hangs past the attempt timeout is abandoned and tried again.
+    standin.fault(
+        json!({"operation": "GetJobRun", "kind": "slow", "seconds": 12, "count": 1, "job": name}),
+    );
+    let began = Instant::now();
+    poll::handle(&env, event(json!({"runId": started.run_id})))
+        .await
+        .unwrap();
+    assert!(began.elapsed() >= polysync_glue::glue::ATTEMPT_TIMEOUT);
+    assert_eq!(count("GetJobRun"), 5);
 }
