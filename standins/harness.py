@@ -8,8 +8,10 @@ ports of 127.0.0.1 and stops with `close()` (or when this process ends).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -39,10 +41,26 @@ def function_arn(binary: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}"
 
 
+# How long a process may take to say it is ready: cargo lambda watch may first build.
+READY_TIMEOUT = 120
+# Ports are taken by the server itself; a port another process took first is tried again.
+PORT_TRIES = 5
+
+
 def free_port() -> int:
+    """A port free right now; the server that binds it may still lose it to another process,
+    so callers try again on failure (PORT_TRIES)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: its own process group (ended as a whole by close()), and
+    SIGTERM when the process that started it dies (Linux prctl PR_SET_PDEATHSIG)."""
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def definition_with_substitutions() -> str:
@@ -74,27 +92,35 @@ class LocalProduct:
             self.lambda_ = session.client("lambda", endpoint_url=self.url, config=config)
             self.state_machine_arn = self.create_state_machine("polysync-glue-job")
         except BaseException:
-            self.close()
+            # The error names a log in self.logs: keep it.
+            self.close(keep_logs=True)
             raise
 
     # --- processes ---------------------------------------------------------------------------
 
+    def _spawn(self, command: list[str], log_name: str, **kwargs: Any) -> subprocess.Popen:
+        """A child in its own process group, ended with this process; its output in a log."""
+        with open(self.logs / log_name, "ab") as log:
+            process = subprocess.Popen(command, stderr=log, preexec_fn=_die_with_parent, **kwargs)
+        self._processes.append(process)
+        return process
+
     def _start_standin(self) -> str:
         python = os.environ.get("POLYSYNC_STANDIN_PYTHON", sys.executable)
-        process = subprocess.Popen(
+        process = self._spawn(
             [python, str(ROOT / "standins" / "glue_standin.py"), "--port", "0", "--parent-pid", str(os.getpid())],
-            stdout=subprocess.PIPE,
-            stderr=open(self.logs / "standin.log", "wb"),
-            text=True,
+            "standin.log", stdout=subprocess.PIPE, text=True,
         )
-        self._processes.append(process)
-        line = process.stdout.readline().strip()
+        # The stand-in binds port 0 itself and prints the one it got.
+        with process.stdout, selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            ready = selector.select(timeout=READY_TIMEOUT)
+            line = process.stdout.readline().strip() if ready else ""
         if not line.startswith("POLYSYNC_STANDIN_URL="):
             raise RuntimeError(f"the stand-in did not start (see {self.logs / 'standin.log'}): {line!r}")
         return line.split("=", 1)[1]
 
     def _start_functions(self, function_env: dict[str, str], concurrency: int) -> str:
-        port = free_port()
         env_vars = {
             "AWS_ENDPOINT_URL": self.url,
             "AWS_REGION": REGION,
@@ -104,43 +130,53 @@ class LocalProduct:
             **function_env,
         }
         cargo_lambda = Path(sys.executable).parent / "cargo-lambda"
-        process = subprocess.Popen(
-            [
-                str(cargo_lambda), "lambda", "watch", "--ignore-changes", "--quiet",
-                "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
-                "--concurrency", str(concurrency),
-                "--env-var", ",".join(f"{k}={v}" for k, v in env_vars.items()),
-            ],
-            cwd=ROOT,
-            stdout=open(self.logs / "functions.log", "wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: close() stops the binaries too
-        )
-        self._processes.append(process)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"cargo lambda watch did not start; see {self.logs / 'functions.log'}")
-                time.sleep(0.2)
-        return f"http://127.0.0.1:{port}"
+        for _ in range(PORT_TRIES):
+            port = free_port()
+            process = self._spawn(
+                [
+                    str(cargo_lambda), "lambda", "watch", "--ignore-changes", "--quiet",
+                    "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
+                    "--concurrency", str(concurrency),
+                    "--env-var", ",".join(f"{k}={v}" for k, v in env_vars.items()),
+                ],
+                "functions.log", cwd=ROOT, stdout=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + READY_TIMEOUT
+            while process.poll() is None and time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    return f"http://127.0.0.1:{port}"
+                except OSError:
+                    time.sleep(0.2)
+            self._stop(process)
+            # It exited (most likely: the port was taken meanwhile) or never listened: again.
+        raise RuntimeError(f"cargo lambda watch did not start; see {self.logs / 'functions.log'}")
 
-    def close(self) -> None:
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        """Ends the process and everything it started (its process group)."""
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        else:
+            # The leader is gone; its group may not be (the binaries under cargo lambda watch).
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def close(self, keep_logs: bool = False) -> None:
         for process in reversed(self._processes):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except (ProcessLookupError, PermissionError):
-                    process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+            self._stop(process)
         self._processes.clear()
-        if not os.environ.get("POLYSYNC_KEEP_LOGS"):
+        if not (keep_logs or os.environ.get("POLYSYNC_KEEP_LOGS")):
             shutil.rmtree(self.logs, ignore_errors=True)
 
     def __enter__(self) -> "LocalProduct":

@@ -101,14 +101,70 @@ impl Definition {
     }
 }
 
-/// A child process killed when dropped.
+/// How long a child may take to say it is ready (cargo lambda watch may build first).
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// A port is taken by the server itself; one another process took first is tried again.
+const PORT_TRIES: usize = 5;
+
+/// A child in its own process group, ended with the whole group when dropped.
 struct Guarded(Child);
+
+impl Guarded {
+    /// Spawns `command` as the leader of a new process group. With `die_with_this_thread`, it
+    /// also gets SIGTERM when the spawning thread ends (Linux PR_SET_PDEATHSIG): right for a
+    /// child owned by one test, wrong for one shared by the tests of a binary, which guards
+    /// itself instead (the stand-in's `--parent-pid`).
+    fn spawn(command: &mut Command, die_with_this_thread: bool) -> std::io::Result<Self> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        if die_with_this_thread {
+            // SAFETY: prctl is async-signal-safe and touches only the child being started.
+            unsafe {
+                command.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        command.spawn().map(Self)
+    }
+
+    fn signal_group(&self, signal: libc::c_int) {
+        // SAFETY: a plain system call on the group this child leads.
+        unsafe {
+            libc::killpg(self.0.id() as libc::pid_t, signal);
+        }
+    }
+}
 
 impl Drop for Guarded {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        self.signal_group(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.signal_group(libc::SIGKILL);
         let _ = self.0.wait();
     }
+}
+
+/// A log file for a child's output under target/ (cleaned with the build), kept where a
+/// failure message can point to it.
+fn log_file(name: &str) -> (PathBuf, std::fs::File) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = workspace_root().join("target/test-logs");
+    std::fs::create_dir_all(&dir).expect("target/test-logs");
+    let path = dir.join(format!(
+        "polysync-{name}-{}-{}.log",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = std::fs::File::create(&path).expect("a log file in target/test-logs");
+    (path, file)
 }
 
 /// The moto server with the Polysync Glue extension, one per test binary.
@@ -118,31 +174,46 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    /// Starts a new stand-in on a free port; it also exits by itself when this process does.
+    /// Starts a new stand-in on a port it binds itself; it exits by itself when this process
+    /// does (`--parent-pid`), which also covers the stand-in shared in a `static`.
     pub fn start() -> Self {
-        let mut child = Command::new(standin_python())
-            .arg(workspace_root().join("standins/glue_standin.py"))
-            .args([
-                "--port",
-                "0",
-                "--parent-pid",
-                &std::process::id().to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the stand-in starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let (log, stderr) = log_file("standin");
+        let mut process = Guarded::spawn(
+            Command::new(standin_python())
+                .arg(workspace_root().join("standins/glue_standin.py"))
+                .args([
+                    "--port",
+                    "0",
+                    "--parent-pid",
+                    &std::process::id().to_string(),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(stderr),
+            false,
+        )
+        .expect("the stand-in starts");
+        // The ready line, read with a timeout; the pipe is closed once it is read.
+        let stdout = process.0.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver.recv_timeout(READY_TIMEOUT).unwrap_or_default();
         let url = line
             .trim()
             .strip_prefix("POLYSYNC_STANDIN_URL=")
-            .unwrap_or_else(|| panic!("the stand-in did not start: it printed {line:?}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "the stand-in did not start (see {}): it printed {line:?}",
+                    log.display()
+                )
+            })
             .to_owned();
         let standin = Self {
             url,
-            _process: Guarded(child),
+            _process: process,
         };
         let health: Value = standin.get("/polysync-standin/health");
         assert_eq!(health["ok"], true, "the stand-in is not healthy: {health}");
@@ -248,6 +319,7 @@ impl StandIn {
     }
 }
 
+/// A port free right now; the server that binds it may still lose it, so callers try again.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -278,7 +350,6 @@ impl LambdaWatch {
             "{} is missing: run scripts/setup",
             cargo_lambda.display()
         );
-        let port = free_port();
         let mut vars = vec![
             format!("AWS_ENDPOINT_URL={}", standin.url),
             format!("AWS_REGION={REGION}"),
@@ -287,33 +358,39 @@ impl LambdaWatch {
             "AWS_LAMBDA_LOG_FORMAT=JSON".to_owned(),
         ];
         vars.extend(extra_env.iter().map(|(k, v)| format!("{k}={v}")));
-        let child = Command::new(cargo_lambda)
-            .current_dir(workspace_root())
-            .args(["lambda", "watch", "--ignore-changes", "--quiet"])
-            .args([
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                &port.to_string(),
-            ])
-            .args(["--env-var", &vars.join(",")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+        let (log, _) = log_file("lambda-watch");
+        for _ in 0..PORT_TRIES {
+            let port = free_port();
+            let output = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+            let mut process = Guarded::spawn(
+                Command::new(&cargo_lambda)
+                    .current_dir(workspace_root())
+                    .args(["lambda", "watch", "--ignore-changes", "--quiet"])
+                    .args([
+                        "--invoke-address",
+                        "127.0.0.1",
+                        "--invoke-port",
+                        &port.to_string(),
+                    ])
+                    .args(["--env-var", &vars.join(",")])
+                    .stdout(Stdio::null())
+                    .stderr(output),
+                true,
+            )
             .expect("cargo lambda watch starts");
-        let watch = Self {
-            url: format!("http://127.0.0.1:{port}"),
-            _process: Guarded(child),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            let deadline = Instant::now() + READY_TIMEOUT;
+            while matches!(process.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Self {
+                        url: format!("http://127.0.0.1:{port}"),
+                        _process: process,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // It exited (most likely: another process took the port meanwhile): again.
         }
-        watch
+        panic!("cargo lambda watch did not start; see {}", log.display())
     }
 
     /// Invokes a function by its binary name through the Lambda Invoke API.
