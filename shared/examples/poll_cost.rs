@@ -1,11 +1,18 @@
 //! The polling cost model: state transitions, execution history events and the worst detection
 //! lag of following one Glue run, for the adaptive policy and for a fixed 30 s loop, on a
 //! simulated clock. `cargo run -p polysync-glue --example poll_cost [min_seconds max_seconds]`
+//!
+//! With `--shape`, prints the per-part counts the model reads from the definition, as JSON
+//! (tests/e2e/test_cost_model.py checks them against a real execution's history).
 
 use polysync_glue::config::PollBounds;
-use polysync_glue::schedule::{adaptive, first_late_detection, fixed};
+use polysync_glue::schedule::{adaptive, first_late_detection, fixed, Shape};
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--shape") {
+        println!("{}", serde_json::to_string(Shape::of_project()).unwrap());
+        return;
+    }
     let args: Vec<u32> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())

@@ -1,6 +1,8 @@
 //! When to look at a run again, and what that costs in Step Functions state transitions and
 //! execution history (the deterministic cost model behind BENCHMARKS.md).
 
+use serde_json::{json, Value};
+
 use crate::config::PollBounds;
 
 /// Seconds to wait before the next poll: a ninth of the run's age, within the bounds. A finish
@@ -12,21 +14,111 @@ pub fn next_poll_seconds(age_seconds: i64, bounds: PollBounds) -> u32 {
     ninth.clamp(bounds.min_seconds, bounds.max_seconds)
 }
 
-/// The states an execution of `statemachine/glue-job.asl.json` enters, and the history events
-/// each writes: before the loop (HasParameters, Start, TrackRun), per poll (Poll, IsRunOver),
-/// per wait (WaitForRun), and at the end (Succeeded).
-pub mod shape {
-    pub const TRANSITIONS_BEFORE_LOOP: u64 = 3;
-    pub const TRANSITIONS_PER_POLL: u64 = 2;
-    pub const TRANSITIONS_PER_WAIT: u64 = 1;
-    pub const TRANSITIONS_AT_END: u64 = 1;
-    /// ExecutionStarted, a Choice (2), a Lambda task (5), a Pass (2).
-    pub const EVENTS_BEFORE_LOOP: u64 = 1 + 2 + 5 + 2;
-    /// A Lambda task (entered, scheduled, started, succeeded, exited) and a Choice (2).
-    pub const EVENTS_PER_POLL: u64 = 5 + 2;
-    pub const EVENTS_PER_WAIT: u64 = 2;
-    /// Succeed (2) and ExecutionSucceeded.
-    pub const EVENTS_AT_END: u64 = 2 + 1;
+/// The state machine definition, as SAM deploys it (before its `${...}` substitutions).
+pub const DEFINITION: &str = include_str!("../../statemachine/glue-job.asl.json");
+/// The `Resource` of the poll task in the definition.
+const POLL_RESOURCE: &str = "${PollFunctionArn}";
+
+/// Transitions and history events of one part of an execution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Cost {
+    pub transitions: u64,
+    pub events: u64,
+}
+
+/// What an execution of the definition writes, read from the definition itself so the model
+/// cannot drift from it: before the loop (with parameters given), per poll, per wait, and at
+/// a successful end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Shape {
+    pub before_loop: Cost,
+    pub per_poll: Cost,
+    pub per_wait: Cost,
+    pub at_end: Cost,
+}
+
+impl Shape {
+    /// The shape of this project's definition (`statemachine/glue-job.asl.json`).
+    pub fn of_project() -> &'static Shape {
+        static SHAPE: std::sync::OnceLock<Shape> = std::sync::OnceLock::new();
+        SHAPE.get_or_init(|| {
+            let definition = serde_json::from_str(DEFINITION).expect("the definition is JSON");
+            Shape::of_definition(&definition).expect("the definition has a poll loop")
+        })
+    }
+
+    /// Walks the definition: from `StartAt` to the poll task (a Choice takes its `Default`:
+    /// `parameters` given), the poll task and the Choice after it, that Choice's `Default`
+    /// back to the poll task, and its rule on `Success` to the end.
+    pub fn of_definition(definition: &Value) -> Option<Shape> {
+        let states = definition.get("States")?.as_object()?;
+        let state = |name: &str| states.get(name);
+        let next = |name: &str| {
+            let found = state(name)?;
+            found.get("Next").or_else(|| found.get("Default"))?.as_str()
+        };
+        let is_poll = |name: &str| {
+            state(name)
+                .and_then(|s| s.get("Resource"))
+                .and_then(Value::as_str)
+                == Some(POLL_RESOURCE)
+        };
+        // A Lambda task writes entered, scheduled, started, succeeded and exited; any other
+        // state entered and exited.
+        let cost_of = |name: &str| Cost {
+            transitions: 1,
+            events: if state(name).and_then(|s| s.get("Type")) == Some(&json!("Task")) {
+                5
+            } else {
+                2
+            },
+        };
+        let walk = |from: &str, until: &dyn Fn(&str) -> bool| -> Option<Cost> {
+            let mut total = Cost::default();
+            let mut current = from.to_owned();
+            for _ in 0..states.len() {
+                if until(&current) {
+                    return Some(total);
+                }
+                let cost = cost_of(&current);
+                total.transitions += cost.transitions;
+                total.events += cost.events;
+                current = next(&current)?.to_owned();
+            }
+            None
+        };
+        let start_at = definition.get("StartAt")?.as_str()?;
+        let poll = states.keys().find(|name| is_poll(name))?.as_str();
+        let choice = next(poll)?;
+        let mut before_loop = walk(start_at, &|name| name == poll)?;
+        before_loop.events += 1; // ExecutionStarted
+        let per_wait = walk(state(choice)?.get("Default")?.as_str()?, &|name| {
+            name == poll
+        })?;
+        let success = state(choice)?
+            .get("Choices")?
+            .as_array()?
+            .iter()
+            .find(|rule| rule.get("StringEquals") == Some(&json!("Success")))?
+            .get("Next")?
+            .as_str()?;
+        let ends = |name: &str| state(name).and_then(|s| s.get("Type")) == Some(&json!("Succeed"));
+        let mut at_end = walk(success, &ends)?;
+        let last = cost_of(states.keys().find(|name| ends(name))?);
+        at_end.transitions += last.transitions;
+        at_end.events += last.events + 1; // ExecutionSucceeded
+        let poll_cost = cost_of(poll);
+        let choice_cost = cost_of(choice);
+        Some(Shape {
+            before_loop,
+            per_poll: Cost {
+                transitions: poll_cost.transitions + choice_cost.transitions,
+                events: poll_cost.events + choice_cost.events,
+            },
+            per_wait,
+            at_end,
+        })
+    }
 }
 
 /// What following one run costs.
@@ -42,16 +134,17 @@ pub struct PollingCost {
 impl PollingCost {
     fn of_polls(polls: u64, lag_seconds: u64) -> Self {
         let waits = polls - 1;
+        let shape = Shape::of_project();
+        let total = |part: fn(&Cost) -> u64| {
+            part(&shape.before_loop)
+                + part(&shape.per_poll) * polls
+                + part(&shape.per_wait) * waits
+                + part(&shape.at_end)
+        };
         Self {
             polls,
-            transitions: shape::TRANSITIONS_BEFORE_LOOP
-                + shape::TRANSITIONS_PER_POLL * polls
-                + shape::TRANSITIONS_PER_WAIT * waits
-                + shape::TRANSITIONS_AT_END,
-            history_events: shape::EVENTS_BEFORE_LOOP
-                + shape::EVENTS_PER_POLL * polls
-                + shape::EVENTS_PER_WAIT * waits
-                + shape::EVENTS_AT_END,
+            transitions: total(|c| c.transitions),
+            history_events: total(|c| c.events),
             lag_seconds,
         }
     }
@@ -161,6 +254,48 @@ mod tests {
         assert!(
             fixed(7 * DAY, 30).history_events > 25_000,
             "the baseline outgrows the history"
+        );
+    }
+
+    #[test]
+    fn the_shape_is_read_from_the_definition() {
+        assert_eq!(
+            *Shape::of_project(),
+            Shape {
+                // ExecutionStarted, HasParameters (2), Start (5), TrackRun (2)
+                before_loop: Cost {
+                    transitions: 3,
+                    events: 10
+                },
+                // Poll (5), IsRunOver (2)
+                per_poll: Cost {
+                    transitions: 2,
+                    events: 7
+                },
+                // WaitForRun (2)
+                per_wait: Cost {
+                    transitions: 1,
+                    events: 2
+                },
+                // Succeeded (2), ExecutionSucceeded
+                at_end: Cost {
+                    transitions: 1,
+                    events: 3
+                },
+            }
+        );
+        // A state added to the loop is counted: the model follows the definition.
+        let mut definition: Value = serde_json::from_str(DEFINITION).unwrap();
+        let states = definition["States"].as_object_mut().unwrap();
+        states["WaitForRun"]["Next"] = json!("Breather");
+        states.insert("Breather".into(), json!({"Type": "Pass", "Next": "Poll"}));
+        let shape = Shape::of_definition(&definition).unwrap();
+        assert_eq!(
+            shape.per_wait,
+            Cost {
+                transitions: 2,
+                events: 4
+            }
         );
     }
 

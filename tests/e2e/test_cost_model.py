@@ -1,20 +1,30 @@
-"""The polling cost model (shared/src/polling.rs) against a real execution's history: the
+"""The polling cost model (shared/src/schedule.rs) against a real execution's history: the
 transitions and history events the local interpreter records for a short run are what the
-model counts for the same number of polls, and each wait is the poll's nextPollSeconds."""
+model counts for the same number of polls, and each wait is the poll's nextPollSeconds. The
+model's per-part counts come from the model itself (`poll_cost --shape`), which reads them from
+statemachine/glue-job.asl.json: one source."""
 
 import json
+import subprocess
+from pathlib import Path
 
 from test_state_machine import unique
 
-# shared/src/polling.rs, module `shape`: transitions and history events of the definition.
-TRANSITIONS_BEFORE_LOOP, TRANSITIONS_PER_POLL, TRANSITIONS_PER_WAIT, TRANSITIONS_AT_END = 3, 2, 1, 1
-EVENTS_BEFORE_LOOP, EVENTS_PER_POLL, EVENTS_PER_WAIT, EVENTS_AT_END = 10, 7, 2, 3
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def model_shape():
+    answer = subprocess.run(
+        ["cargo", "run", "--locked", "--quiet", "-p", "polysync-glue", "--example", "poll_cost", "--", "--shape"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(answer.stdout)
 
 
 def test_a_short_run_costs_what_the_model_counts(product):
     job = unique("e2e-cost")
     product.create_job(job)
-    product.script(job, {"starting": 1, "running": 5})
+    product.script(job, {"starting": 1, "running": 8})
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}, "parameters": []})
     assert product.wait(arn)["status"] == "SUCCEEDED"
     history = product.history(arn)
@@ -23,9 +33,14 @@ def test_a_short_run_costs_what_the_model_counts(product):
     polls = entered.count("Poll")
     waits = entered.count("WaitForRun")
     assert polls >= 3 and waits == polls - 1
-    assert len(entered) == (TRANSITIONS_BEFORE_LOOP + TRANSITIONS_PER_POLL * polls
-                            + TRANSITIONS_PER_WAIT * waits + TRANSITIONS_AT_END)
-    assert len(history) == EVENTS_BEFORE_LOOP + EVENTS_PER_POLL * polls + EVENTS_PER_WAIT * waits + EVENTS_AT_END
+    shape = model_shape()
+
+    def total(key):
+        return (shape["before_loop"][key] + shape["per_poll"][key] * polls
+                + shape["per_wait"][key] * waits + shape["at_end"][key])
+
+    assert len(entered) == total("transitions")
+    assert len(history) == total("events")
 
     # Each WaitForRun waited what the poll before it asked for.
     asked = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"]).get("nextPollSeconds")
