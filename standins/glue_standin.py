@@ -22,6 +22,8 @@ and two switches for Step Functions:
 - Lambda Invoke is forwarded to a Lambda Invoke API that runs the real function binaries
   (``cargo lambda watch``), set with the control endpoint below. A function error comes back as
   Lambda reports it (``X-Amz-Function-Error``), so Retry and Catch see the contract's errorType.
+  An asynchronous invocation (as EventBridge makes) is accepted with 202, retried twice on a
+  function error, then recorded in the function's on-failure queue.
 
 Control endpoints (JSON), beside the AWS APIs on the same port:
   POST   /polysync-standin/jobs/<job name>/script   body: a run script (see RunScript)
@@ -29,6 +31,7 @@ Control endpoints (JSON), beside the AWS APIs on the same port:
   DELETE /polysync-standin/faults
   GET    /polysync-standin/requests?operation=StartJobRun
   POST   /polysync-standin/lambda                   body: {"url": "<Lambda Invoke API of the binaries>"}
+  POST   /polysync-standin/lambda/<function>/async  body: {"onFailure": queue URL, "maximumRetryAttempts"?, "retrySeconds"?}
   GET    /polysync-standin/health
 
 Started by the test harnesses (``standins/harness.py``, ``tests/src/lib.rs``); prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
@@ -81,6 +84,8 @@ _faults: list[dict[str, Any]] = []
 _requests: deque[dict[str, Any]] = deque(maxlen=500_000)
 _random = random.Random(int(os.environ.get("POLYSYNC_STANDIN_SEED", "7")))
 _lambda_url: list[str] = []
+# Per function name: {"onFailure": queue URL, "maximumRetryAttempts", "retrySeconds"}.
+_async: dict[str, dict[str, Any]] = {}
 LAMBDA_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
@@ -340,6 +345,11 @@ def _control(request: Request) -> Response:
         with _lock:
             _lambda_url[:] = [request.get_json(force=True)["url"].rstrip("/")]
         return _json(200, {"url": _lambda_url[0]})
+    if path.startswith("lambda/") and path.endswith("/async") and request.method == "POST":
+        function = unquote(path[len("lambda/"):-len("/async")])
+        with _lock:
+            _async[function] = request.get_json(force=True)
+        return _json(200, {"function": function, **_async[function]})
     if path == "requests" and request.method == "GET":
         operation = request.args.get("operation")
         with _lock:
@@ -360,6 +370,8 @@ class StandIn:
             return _control(request)(environ, start_response)
         invoke = LAMBDA_INVOKE_PATH.match(unquote(request.path))
         if invoke and request.method == "POST":
+            if request.headers.get("X-Amz-Invocation-Type") == "Event":
+                return _invoke_lambda_async(invoke.group("name"), request.get_data())(environ, start_response)
             return _invoke_lambda(invoke.group("name"), request.get_data())(environ, start_response)
         target = request.headers.get("X-Amz-Target", "")
         if not target.startswith("AWSGlue."):
@@ -410,6 +422,51 @@ def _invoke_lambda(function: str, payload: bytes) -> Response:
                          {"x-amzn-ErrorType": "ServiceException"})
         return Response(body, status=200, content_type="application/json",
                         headers={"X-Amz-Function-Error": "Unhandled"})
+
+
+def _invoke_lambda_async(function: str, payload: bytes) -> Response:
+    """An asynchronous invocation (InvocationType Event), as EventBridge makes them: accepted
+    at once (202); on a function error Lambda tries twice more, then sends its on-failure
+    record to the function's destination queue, if one is set (`async` control endpoint).
+    Source: Lambda developer guide, "Asynchronous invocation" (two retries by default) and
+    "Configuring destinations" (the record's requestContext / requestPayload / responsePayload).
+    Retries come after `retrySeconds` here, not Lambda's minute and two minutes."""
+    name = function.split(":function:")[-1].split(":")[0]
+    settings = dict(_async.get(name, {}))
+
+    def deliver() -> None:
+        attempts = 1 + int(settings.get("maximumRetryAttempts", 2))
+        answer: bytes = b""
+        for attempt in range(1, attempts + 1):
+            response = _invoke_lambda(function, payload)
+            answer = response.get_data()
+            if "X-Amz-Function-Error" not in response.headers and response.status_code == 200:
+                return
+            if attempt < attempts:
+                time.sleep(float(settings.get("retrySeconds", 1)))
+        queue_url = settings.get("onFailure")
+        if not queue_url:
+            return
+        record = {
+            "version": "1.0",
+            "timestamp": _now().isoformat(),
+            "requestContext": {"functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+                               "condition": "RetriesExhausted", "approximateInvokeCount": attempts},
+            "requestPayload": json.loads(payload or b"{}"),
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": json.loads(answer or b"{}"),
+        }
+        _self_client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+
+    threading.Thread(target=deliver, daemon=True).start()
+    return Response(b"", status=202)
+
+
+def _self_client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{os.environ['MOTO_PORT']}", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def _exit_with_parent(parent_pid: int) -> None:

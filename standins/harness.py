@@ -259,6 +259,17 @@ class LocalProduct:
             "detail": detail,
         }
 
+    def on_failure(self, function: str, queue_url: str, retry_seconds: float = 1) -> None:
+        """The function's asynchronous invocations go to `queue_url` once Lambda's retries fail
+        (template.yaml: CancelFunction's EventInvokeConfig)."""
+        self._post(f"/polysync-standin/lambda/{function}/async",
+                   {"onFailure": queue_url, "maximumRetryAttempts": 2, "retrySeconds": retry_seconds})
+
+    def invoke_async(self, function: str, payload: dict[str, Any]) -> None:
+        """Invokes as an EventBridge rule does: asynchronously, Lambda retrying on error."""
+        answer = self.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(payload))
+        assert answer["StatusCode"] == 202, answer
+
     def invoke(self, function: str, payload: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         """Invokes a real binary through Lambda; (whether it failed, its JSON answer)."""
         answer = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(payload))

@@ -9,7 +9,6 @@ tests/e2e/test_load.py and, for the figures in RELIABILITY.md, run as
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import threading
@@ -29,8 +28,6 @@ FAILING_EVERY = 5
 # The Glue operations the functions call while following a run.
 FUNCTION_OPERATIONS = ("StartJobRun", "GetJobRun", "GetJobRuns", "GetJob")
 FINAL_STATES = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
-# Lambda retries a failed asynchronous invocation twice (here after a second, not minutes).
-ASYNC_ATTEMPTS = 3
 # A Glue call of the SDK's standard retry mode makes three attempts: three server faults in a
 # row fail the first cancel attempt.
 SDK_ATTEMPTS = 3
@@ -49,7 +46,8 @@ class LoadResult:
     lambda_failures: Counter = field(default_factory=Counter)
     aborted: int = 0
     aborted_during_start: int = 0
-    cancel_attempts: Counter = field(default_factory=Counter)
+    aborted_runs_stopped: int = 0
+    wrong_run_counts: list = field(default_factory=list)
     replayed_from_queue: int = 0
 
     def report(self) -> str:
@@ -58,42 +56,28 @@ class LoadResult:
             f"wall time: {self.seconds:.1f} s, Glue calls: {self.glue_calls}",
             f"outcomes: {dict(self.outcomes)}",
             f"executions in the wrong end state: {len(self.wrong_outcomes)}",
-            f"Glue runs per execution: {dict(self.runs_per_execution)}",
+            f"Glue runs per execution: {dict(self.runs_per_execution)} (wrong: {self.wrong_run_counts})",
             f"runs left live: {self.runs_left_live}",
             f"Lambda task failures retried or caught by the state machine: {dict(self.lambda_failures)}",
-            f"aborted: {self.aborted} ({self.aborted_during_start} during Start); cancel deliveries by "
-            f"attempts needed: {dict(self.cancel_attempts)}; replayed from the failure queue: "
-            f"{self.replayed_from_queue}",
+            f"aborted: {self.aborted} ({self.aborted_during_start} during Start), each cancel's first "
+            f"attempt failing; aborted executions whose run is STOPPED (or that made none): "
+            f"{self.aborted_runs_stopped}; "
+            f"replayed from the failure queue: {self.replayed_from_queue}",
         ]
         return "\n".join(lines)
 
 
-def deliver_async(product: LocalProduct, event: dict, queue_url: str) -> int:
-    """Invokes cancel as Lambda invokes an EventBridge target: retried on error, then the
-    on-failure record goes to the queue. Returns the attempts made (0 when all failed)."""
-    for attempt in range(1, ASYNC_ATTEMPTS + 1):
-        failed, answer = product.invoke("polysync-glue-cancel", event)
-        if not failed:
-            return attempt
-        time.sleep(1)
-    record = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted",
-                                                   "approximateInvokeCount": ASYNC_ATTEMPTS},
-              "requestPayload": event, "responsePayload": answer}
-    product.session.client("sqs", endpoint_url=product.url).send_message(QueueUrl=queue_url,
-                                                                          MessageBody=json.dumps(record))
-    return 0
-
-
-def abort(product: LocalProduct, arn: str, job: str, after: float, queue_url: str, attempts: Counter) -> None:
+def abort(product: LocalProduct, arn: str, job: str, after: float) -> None:
     """Aborts the execution after `after` seconds and delivers its ABORTED event at once, as
-    EventBridge does (moto's interpreter settles an abort only when the task under way returns).
-    The cancel's first attempt fails: its Glue reads meet more server faults than the SDK retries."""
+    EventBridge does: an asynchronous invocation of cancel (moto's interpreter settles an abort
+    only when the task under way returns). The cancel's first attempt fails: its Glue reads meet
+    more server faults than the SDK retries, and Lambda's retry (the stand-in's) carries it."""
     time.sleep(after)
     product.sfn.stop_execution(executionArn=arn, error="Operator", cause="load: aborted")
     event = product.execution_status_change(arn)
     event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
     product.fault(operation="GetJobRuns", kind="http500", count=SDK_ATTEMPTS, job=job)
-    attempts[deliver_async(product, event, queue_url)] += 1
+    product.invoke_async("polysync-glue-cancel", event)
 
 
 def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout: float = 600,
@@ -113,8 +97,9 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
             continue
         end = "FAILED" if index % FAILING_EVERY == 0 else "SUCCEEDED"
         product.script(job, {"starting": 0.5, "running": 1 + index % 4, "end": end, "errorMessage": "scripted failure"})
-    queue_url = product.session.client("sqs", endpoint_url=product.url).create_queue(
-        QueueName=f"{prefix}-cancel-failures")["QueueUrl"]
+    sqs = product.session.client("sqs", endpoint_url=product.url)
+    queue_url = sqs.create_queue(QueueName=f"{prefix}-cancel-failures")["QueueUrl"]
+    product.on_failure("polysync-glue-cancel", queue_url)
     def function_calls() -> int:
         return sum(len(product.requests(op)) for op in FUNCTION_OPERATIONS)
 
@@ -128,8 +113,7 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
                         aborted=len(aborted), aborted_during_start=len(during_start))
     aborters = [
         threading.Thread(target=abort, args=(product, arns[jobs[i]], jobs[i],
-                                             rng.uniform(0.3, 1.0) if i in during_start else rng.uniform(4, 10),
-                                             queue_url, result.cancel_attempts))
+                                             rng.uniform(0.3, 1.0) if i in during_start else rng.uniform(4, 10)))
         for i in aborted
     ]
     for thread in aborters:
@@ -141,17 +125,26 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
     finally:
         result.seconds = time.monotonic() - began
         product.clear_faults()
-    # What Lambda could not deliver waits in the queue: the operator's replay.
-    sqs = product.session.client("sqs", endpoint_url=product.url)
+    # Cancels still under Lambda's retries settle (each looks for at most START_WINDOW); what
+    # they could not deliver waits in the queue for the operator's replay.
+    aborted_jobs = [jobs[i] for i in aborted]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and any(r["JobRunState"] not in FINAL_STATES
+                                              for j in aborted_jobs for r in product.runs(j)):
+        time.sleep(0.5)
     result.replayed_from_queue = replay(sqs, product.lambda_, queue_url, "polysync-glue-cancel")["replayed"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(r["JobRunState"] == "STOPPING" for j in jobs for r in product.runs(j)):
         time.sleep(0.5)
+    result.aborted_runs_stopped = sum(
+        all(r["JobRunState"] == "STOPPED" for r in product.runs(j)) for j in aborted_jobs)
     for index, job in enumerate(jobs):
         execution = finished[job]
         if index in aborted:
-            # moto settles the abort once the task under way returns; the run is STOPPED either way.
-            expected = ("ABORTED", None)
+            # moto settles an abort once the task under way returns, and records that task's
+            # error if it failed (a StartJobRun fault): ABORTED on AWS, FAILED here.
+            expected = (execution["status"], execution.get("error")) if execution["status"] in {
+                "ABORTED", "FAILED"} else ("ABORTED", None)
         elif index % FAILING_EVERY == 0:
             expected = ("FAILED", "Polysync.JobFailed")
         else:
@@ -163,6 +156,10 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
         runs = product.runs(job)
         tagged = [r for r in runs if r.get("Arguments", {}).get("--polysync-execution-id") == f"{job}-exec"]
         result.runs_per_execution[len(tagged)] += 1
+        # An execution aborted during Start may have no run (its StartJobRun failed); any other
+        # has exactly one, and none has two.
+        if len(tagged) > 1 or (not tagged and index not in aborted):
+            result.wrong_run_counts.append((job, len(tagged)))
         result.runs_left_live += sum(r["JobRunState"] not in FINAL_STATES for r in runs)
         for event in product.history(arns[job]):
             if event["type"] == "LambdaFunctionFailed":
