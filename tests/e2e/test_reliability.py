@@ -143,7 +143,7 @@ def test_a_refused_execution_and_one_of_an_unknown_job_have_nothing_to_stop(prod
         assert reason in answer["message"], answer
 
 
-def test_a_cancel_that_landed_in_the_failure_queue_is_replayed(product):
+def test_a_cancel_that_fails_through_lambda_s_retries_lands_in_the_queue_and_is_replayed(product):
     job = unique("e2e-replay")
     product.create_job(job)
     product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
@@ -153,16 +153,19 @@ def test_a_cancel_that_landed_in_the_failure_queue_is_replayed(product):
     assert product.wait(arn)["status"] == "ABORTED"
     sqs = product.session.client("sqs", endpoint_url=product.url)
     queue = sqs.create_queue(QueueName=unique("cancel-failures"))["QueueUrl"]
-    # Lambda's on-failure record of an asynchronous invocation whose retries all failed.
-    record = {
-        "version": "1.0",
-        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3,
-                           "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-cancel"},
-        "requestPayload": product.execution_status_change(arn),
-        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
-        "responsePayload": {"errorType": "Glue.ThrottlingException", "errorMessage": "Rate exceeded"},
-    }
-    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(record))
+    product.on_failure("polysync-glue-cancel", queue, retry_seconds=0.5)
+    # Glue fails every read of all three attempts (three SDK attempts each).
+    product.fault(operation="GetJobRuns", kind="http500", count=9, job=job)
+    product.invoke_async("polysync-glue-cancel", product.execution_status_change(arn))
+    deadline = time.monotonic() + 60
+    while not (messages := sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1,
+                                               VisibilityTimeout=0).get("Messages")):
+        assert time.monotonic() < deadline, "the failed cancel never reached the queue"
+    record = json.loads(messages[0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorType"] == "Glue.Unavailable"
+    assert product.runs(job)[0]["JobRunState"] == "RUNNING", "left running until the replay"
+
     counts = replay(sqs, product.lambda_, queue, "polysync-glue-cancel")
     assert counts == {"replayed": 1, "failed again": 0, "unreadable": 0}
     assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
