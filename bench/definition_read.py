@@ -35,8 +35,9 @@ def main() -> None:
             invoke(api, "warm-up", events["without a pair (no GetJob)"], binary)
             # Interleaved, so the stand-in's drift over the run weighs on both alike.
             for index in range(starts):
-                for name, event in events.items():
-                    seconds, _ = invoke(api, f"{index}-{name}", event, binary)
+                for number, (name, event) in enumerate(events.items()):
+                    # The request id goes into a URL path: no spaces.
+                    seconds, _ = invoke(api, f"{index}-{number}", event, binary)
                     timings[name].append(seconds * 1000)
     for name, values in timings.items():
         values.sort()
