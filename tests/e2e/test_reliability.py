@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from test_state_machine import states_entered, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
@@ -50,15 +52,23 @@ def _deliver_status_change_and_expect_stopped(product, arn, job, include_input=T
         time.sleep(0.1)
 
 
-def test_an_aborted_execution_leaves_no_run_behind(product):
-    job = unique("e2e-aborted")
+def _aborted_while_polling(product, prefix):
+    """A run kept live, and its execution aborted from the console once it polls."""
+    job = unique(prefix)
     product.create_job(job)
     product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
     _wait_until_polling(product, arn)
     product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
     assert product.wait(arn)["status"] == "ABORTED"
-    _deliver_status_change_and_expect_stopped(product, arn, job)
+    return arn, job
+
+
+@pytest.mark.parametrize("include_input", [True, False], ids=["with input", "input left out"])
+def test_an_aborted_execution_leaves_no_run_behind(product, include_input):
+    arn, job = _aborted_while_polling(product, "e2e-aborted")
+    # Past 248 KB of input and output, the event has no input: cancel reads it (DescribeExecution).
+    _deliver_status_change_and_expect_stopped(product, arn, job, include_input)
 
 
 def test_a_timed_out_execution_leaves_no_run_behind(product):
@@ -82,18 +92,6 @@ def test_the_status_change_of_a_succeeded_execution_stops_nothing(product):
     failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
     assert not failed and answer["stopRequested"] is False
     assert not [b for b in product.requests("BatchStopJobRun") if b["JobName"] == job]
-
-
-def test_an_execution_whose_input_eventbridge_left_out_still_has_its_run_stopped(product):
-    job = unique("e2e-input-excluded")
-    product.create_job(job)
-    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    _wait_until_polling(product, arn)
-    product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
-    assert product.wait(arn)["status"] == "ABORTED"
-    # Past 248 KB of input and output, the event has no input: cancel reads it (DescribeExecution).
-    _deliver_status_change_and_expect_stopped(product, arn, job, include_input=False)
 
 
 def test_an_execution_aborted_during_a_slow_start_leaves_no_run_behind(product):
@@ -144,13 +142,7 @@ def test_a_refused_execution_and_one_of_an_unknown_job_have_nothing_to_stop(prod
 
 
 def test_a_cancel_that_fails_through_lambda_s_retries_lands_in_the_queue_and_is_replayed(product):
-    job = unique("e2e-replay")
-    product.create_job(job)
-    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    _wait_until_polling(product, arn)
-    product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped")
-    assert product.wait(arn)["status"] == "ABORTED"
+    arn, job = _aborted_while_polling(product, "e2e-replay")
     sqs = product.session.client("sqs", endpoint_url=product.url)
     queue = sqs.create_queue(QueueName=unique("cancel-failures"))["QueueUrl"]
     product.on_failure("polysync-glue-cancel", queue, retry_seconds=0.5)
