@@ -8,6 +8,9 @@ test extension for what moto 5.2 lacks in Glue:
 - Scripted runs: per job, how long a run stays STARTING / WAITING / RUNNING and how it ends
   (SUCCEEDED, FAILED with an ErrorMessage, TIMEOUT, ERROR, EXPIRED, STOPPED), and Glue's own
   retry attempts when the job's MaxRetries > 0 (a new run with PreviousRunId and Attempt).
+  An ended run writes a Spark driver log to moto's CloudWatch Logs where Glue writes it
+  (`/aws-glue/jobs/error`, stream = run id), printing its arguments as a careless script
+  would, and ending a failure in a Python traceback (`"logs": false` leaves no log group).
 - Glue's sizing rules on StartJobRun (``_check_sizing``): what real Glue refuses for the job's
   kind and worker type, moto accepts; here it is refused with Glue's exception and message.
 - MaxConcurrentRuns counted over every live state, as Glue does.
@@ -71,6 +74,8 @@ from werkzeug.wrappers import Request, Response
 FINAL_STATES = {"SUCCEEDED", "STOPPED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"}
 # Glue retries a run that failed; a timeout or a stop is not retried.
 RETRIED_STATES = {"FAILED", "ERROR"}
+# The log group Glue names in a run's LogGroupName, and writes `/error` and `/output` under.
+GLUE_LOG_GROUP = "/aws-glue/jobs"
 DEFAULT_SCRIPT = {"starting": 0.2, "waiting": 0.0, "running": 0.5, "stopping": 0.3, "end": "SUCCEEDED"}
 
 # throttle: ThrottlingException; http500: a bare server fault; lost-reply: carried out, then a
@@ -112,6 +117,8 @@ class RunScript:
         self.stopping = float(merged["stopping"])
         self.end = end
         self.error_message = merged.get("errorMessage")
+        # Whether the run writes its driver log; false for a job whose log group is missing.
+        self.logs = bool(merged.get("logs", True))
 
 
 # --- Glue runs that follow a script -------------------------------------------------------------
@@ -142,12 +149,55 @@ def _status(run: Any) -> str:
         return run.standin_final or state
 
 
+def _driver_log(run: Any, state: str) -> list[str]:
+    """What a Spark driver writes to its error stream, printing its arguments as a careless
+    script does; a failure ends in a Python traceback from a Spark AnalysisException."""
+    arguments = " ".join(f"{key} {value}" for key, value in sorted((run.arguments or {}).items()))
+    lines = [
+        "INFO GlueContext: GlueContext initialized",
+        f"INFO {run.job_name}: starting with arguments {arguments}",
+        "INFO SparkContext: Running Spark version 3.5.4-amzn-0",
+    ]
+    if state == "SUCCEEDED":
+        lines += [f"INFO DAGScheduler: Job {n} finished: save at job.py:{40 + n}" for n in range(3)]
+        return lines + ["INFO ShutdownHookManager: Shutdown hook called"]
+    message = run.standin_script.error_message or f"Job run ended {state} (scripted)"
+    return lines + [
+        "Traceback (most recent call last):",
+        f'  File "/tmp/{run.job_name}.py", line 42, in <module>',
+        '    df = spark.sql("select * from sales where day = \'" + args["run_date"] + "\'")',
+        '  File "/opt/amazon/spark/python/lib/pyspark.zip/pyspark/sql/session.py", line 1631, in sql',
+        "    return DataFrame(self._jsparkSession.sql(sqlQuery, litArgs), self)",
+        f"pyspark.errors.exceptions.captured.AnalysisException: {message}",
+        "INFO ShutdownHookManager: Shutdown hook called",
+    ]
+
+
+def _write_driver_log(run: Any, state: str) -> None:
+    """The run's driver log where Glue writes it: `{LogGroupName}/error`, stream = run id
+    (Glue developer guide, "Logging for AWS Glue jobs"), in moto's CloudWatch Logs."""
+    from moto.logs.models import logs_backends
+
+    backend = run.standin_job.backend if hasattr(run.standin_job, "backend") else None
+    account, region = (backend.account_id, backend.region_name) if backend else ("123456789012", "us-east-1")
+    logs = logs_backends[account][region]
+    group = f"{GLUE_LOG_GROUP}/error"
+    if group not in logs.groups:
+        logs.create_log_group(group, {})
+    logs.create_log_stream(group, run.job_run_id)
+    at = int(_now().timestamp() * 1000)
+    events = [{"timestamp": at + index, "message": line} for index, line in enumerate(_driver_log(run, state))]
+    logs.put_log_events(group, run.job_run_id, events)
+
+
 def _finish(run: Any, state: str) -> None:
     run.standin_final = state
     run.completed_on = _now()
     run.standin_execution_time = int((run.completed_on - run.standin_created).total_seconds())
     if state in {"FAILED", "ERROR", "TIMEOUT"}:
         run.standin_error_message = run.standin_script.error_message or f"Job run ended {state} (scripted)"
+    if run.standin_script.logs:
+        _write_driver_log(run, state)
     job = run.standin_job
     if state in RETRIED_STATES and run.standin_attempt < (job.max_retries or 0):
         try:
@@ -172,6 +222,8 @@ def _as_dict(run: Any) -> dict[str, Any]:
             "ExecutionTime": run.standin_execution_time
             if run.standin_final
             else int((_now() - run.standin_created).total_seconds()),
+            # Glue's default; moto answers a placeholder ("test/log").
+            "LogGroupName": GLUE_LOG_GROUP,
         }
     )
     if run.standin_final:

@@ -99,8 +99,10 @@ class LocalProduct:
     # --- processes ---------------------------------------------------------------------------
 
     def _spawn(self, command: list[str], log_name: str, **kwargs: Any) -> subprocess.Popen:
-        """A child in its own process group, ended with this process; its output in a log."""
+        """A child in its own process group, ended with this process; its output (standard
+        error, and standard output unless given) in a log."""
         with open(self.logs / log_name, "ab") as log:
+            kwargs.setdefault("stdout", log)
             process = subprocess.Popen(command, stderr=log, preexec_fn=_die_with_parent, **kwargs)
         self._processes.append(process)
         return process
@@ -139,7 +141,7 @@ class LocalProduct:
                     "--concurrency", str(concurrency),
                     "--env-var", ",".join(f"{k}={v}" for k, v in env_vars.items()),
                 ],
-                "functions.log", cwd=ROOT, stdout=subprocess.DEVNULL,
+                "functions.log", cwd=ROOT,
             )
             deadline = time.monotonic() + READY_TIMEOUT
             while process.poll() is None and time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::diagnosis::{Diagnosis, DpuSource};
 use crate::error::PolysyncError;
 use crate::status::RunStatus;
 
@@ -102,7 +103,7 @@ pub struct PollEvent {
     pub run_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PollOutput {
     pub run_id: String,
@@ -116,6 +117,11 @@ pub struct PollOutput {
     pub execution_time_seconds: i32,
     pub monitor_url: String,
     pub next_poll_seconds: u32,
+    /// A failed run's error log (its last lines, redacted) and where to read the rest.
+    pub diagnosis: Option<Diagnosis>,
+    /// The capacity the run used, once it ended, when Glue or its size tells it.
+    pub dpu_seconds: Option<f64>,
+    pub dpu_seconds_source: Option<DpuSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,6 +38,8 @@ pub struct Services {
     pub glue: Client,
     /// Step Functions, for cancel to read an execution's input when its event left it out.
     pub states: aws_sdk_sfn::Client,
+    /// CloudWatch Logs, for poll to read a failed run's error log.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
     pub config: Config,
 }
@@ -67,6 +69,7 @@ impl Services {
         Self {
             glue: Client::new(sdk),
             states: aws_sdk_sfn::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             region,
             config,
         }

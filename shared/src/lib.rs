@@ -6,6 +6,7 @@ pub mod arguments;
 pub mod cancel;
 pub mod compute;
 pub mod config;
+pub mod diagnosis;
 pub mod discover;
 pub mod error;
 pub mod event;

@@ -1,4 +1,5 @@
-//! The Glue Studio console link of a run (CONTRACT.md §2).
+//! Console links: the Glue Studio page of a run (CONTRACT.md §2) and the CloudWatch Logs page of
+//! a log stream (§3), in the console domain of the region's partition.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -38,9 +39,35 @@ pub fn monitor_url(region: &str, job_name: &str, job_run_id: &str) -> String {
     )
 }
 
+/// The CloudWatch console's link to a log stream. Its fragment route takes each name
+/// percent-encoded, with that encoding's `%` written `$25` (so `/` is `$252F`).
+pub fn logs_url(region: &str, log_group: &str, log_stream: &str) -> String {
+    let console = |name: &str| {
+        utf8_percent_encode(name, PATH_SEGMENT)
+            .to_string()
+            .replace('%', "$25")
+    };
+    format!(
+        "https://{region}.{domain}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{group}/log-events/{stream}",
+        domain = console_domain(region),
+        group = console(log_group),
+        stream = console(log_stream),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_stream_link_encodes_names_as_the_cloudwatch_console_does() {
+        assert_eq!(
+            logs_url("us-east-1", "/aws-glue/jobs/error", "jr_0123abcd"),
+            "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/$252Faws-glue$252Fjobs$252Ferror/log-events/jr_0123abcd"
+        );
+        assert!(logs_url("us-gov-west-1", "/g", "s")
+            .starts_with("https://us-gov-west-1.console.amazonaws-us-gov.com/cloudwatch/"));
+    }
 
     #[test]
     fn commercial_region_uses_aws_amazon_com() {

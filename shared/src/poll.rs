@@ -1,11 +1,14 @@
 //! The poll function: GetJobRun, mapped to the contract's status, and when to look again.
 
+use std::time::Duration;
+
 use aws_sdk_glue::types::JobRun;
 use aws_sdk_glue::Client;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
 use crate::config::PollBounds;
+use crate::diagnosis::{diagnose, dpu_seconds};
 use crate::error::{from_sdk, PolysyncError, RequestTarget};
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::glue::{
@@ -46,31 +49,40 @@ async fn poll(
     let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
     let now_secs = now().secs();
     let state = run.job_run_state().map(|s| s.as_str());
-    if state.is_some_and(|s| RETRIED_STATES.contains(&s)) {
+    let (output, last) = if state.is_some_and(|s| RETRIED_STATES.contains(&s)) {
         match follow_retries(&env.glue, target, run.clone(), now_secs).await? {
             Attempt::Final(last) => {
                 let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
-                return Ok(poll_output(
-                    &env.region,
-                    env.config.poll,
-                    &last_id,
-                    &last,
-                    now_secs,
-                ));
+                let output = poll_output(&env.region, env.config.poll, &last_id, &last, now_secs);
+                (output, last)
             }
             Attempt::RetryPending(failed) => {
                 let failed_id = RunId::new(&run_id.job_name, failed.id().unwrap_or_default());
                 return Ok(retry_pending_output(env, &failed_id, &failed, now_secs));
             }
         }
+    } else {
+        let output = poll_output(&env.region, env.config.poll, &run_id, &run, now_secs);
+        (output, run)
+    };
+    Ok(with_diagnosis(env, output, &last).await)
+}
+
+/// How long reading a failed run's log may take: it must leave the poll its answer.
+pub const DIAGNOSIS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A run that ended Failed gets its diagnosis; reading it is best effort, and a log that
+/// cannot be read leaves `diagnosis` null with a warning in the function's own log.
+async fn with_diagnosis(env: &Services, mut output: PollOutput, run: &JobRun) -> PollOutput {
+    if !(output.terminal && output.status == RunStatus::Failed) {
+        return output;
     }
-    Ok(poll_output(
-        &env.region,
-        env.config.poll,
-        &run_id,
-        &run,
-        now_secs,
-    ))
+    let read = tokio::time::timeout(DIAGNOSIS_TIMEOUT, diagnose(&env.logs, &env.region, run)).await;
+    match read.unwrap_or_else(|_| Err("CloudWatch Logs did not answer in time".to_owned())) {
+        Ok(diagnosis) => output.diagnosis = diagnosis,
+        Err(why) => tracing::warn!(run_id = %output.run_id, why, "no diagnosis for the failed run"),
+    }
+    output
 }
 
 /// Where a chain of Glue retry attempts stands.
@@ -162,6 +174,7 @@ pub fn poll_output(
     let age = run
         .started_on()
         .map_or(0, |started| now_secs - started.secs());
+    let used = is_terminal(state).then(|| dpu_seconds(run)).flatten();
     PollOutput {
         run_id: run_id.to_string(),
         status: RunStatus::from_glue_state(state),
@@ -174,5 +187,8 @@ pub fn poll_output(
         execution_time_seconds: run.execution_time(),
         monitor_url: monitor_url(region, &run_id.job_name, &run_id.job_run_id),
         next_poll_seconds: next_poll_seconds(age, bounds),
+        diagnosis: None,
+        dpu_seconds: used.map(|(seconds, _)| seconds),
+        dpu_seconds_source: used.map(|(_, source)| source),
     }
 }

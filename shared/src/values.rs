@@ -81,6 +81,16 @@ impl GlueWorkerType {
         self.as_str().starts_with("G.")
     }
 
+    /// DPUs per worker, as the name tells them: G.025X 0.25, G.1X 1 … G.16X 16, R.1X 1 …
+    /// R.8X 8, Z.2X 2 (Glue API reference, WorkerType); none for Standard.
+    pub fn dpu(&self) -> Option<f64> {
+        let size = self.as_str().split_once('.')?.1.strip_suffix('X')?;
+        if size == "025" {
+            return Some(0.25);
+        }
+        size.parse::<u32>().ok().map(f64::from)
+    }
+
     /// Glue's minimum number of workers for this worker type.
     pub fn check_workers(&self, workers: WorkerCount) -> Result<(), String> {
         if self.is_g() && workers.get() < MIN_G_WORKERS {
@@ -353,6 +363,17 @@ mod tests {
         );
         assert!(TimeoutMinutes::from_text("10081").is_err());
         assert!(TimeoutMinutes::from_json(&json!(0)).is_err());
+    }
+
+    #[test]
+    fn each_worker_type_tells_its_dpus() {
+        let dpu = |t: &str| GlueWorkerType::from_text(t).unwrap().dpu();
+        assert_eq!(dpu("G.025X"), Some(0.25));
+        assert_eq!(dpu("G.1X"), Some(1.0));
+        assert_eq!(dpu("G.16X"), Some(16.0));
+        assert_eq!(dpu("R.8X"), Some(8.0));
+        assert_eq!(dpu("Z.2X"), Some(2.0));
+        assert_eq!(dpu("Standard"), None);
     }
 
     #[test]

@@ -1460,3 +1460,147 @@ async fn a_failed_attempt_without_completed_on_ages_from_its_last_modification()
         "the grace ends even without CompletedOn"
     );
 }
+
+fn failed_run_with_secrets(state: JobRunState) -> JobRun {
+    JobRun::builder()
+        .id("jr_9")
+        .job_run_state(state)
+        .error_message("An error occurred while calling o98.getDynamicFrame")
+        .arguments("--token", "canary-secret-7d41")
+        .arguments("--region", "eu")
+        .worker_type(WorkerType::G1X)
+        .number_of_workers(4)
+        .execution_time(300)
+        .started_on(DateTime::from_secs(1_795_867_201))
+        .completed_on(DateTime::from_secs(1_795_867_501))
+        .build()
+}
+
+fn log_events(rule_messages: &'static [&'static str]) -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .match_requests(|input| {
+            input.log_group_name() == Some("/aws-glue/jobs/error")
+                && input.log_stream_name() == Some("jr_9")
+                && input.start_from_head() == Some(false)
+        })
+        .then_output(move || {
+            let mut output =
+                aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput::builder();
+            for message in rule_messages {
+                output = output.events(
+                    aws_sdk_cloudwatchlogs::types::OutputLogEvent::builder()
+                        .message(*message)
+                        .timestamp(1_795_867_500_000)
+                        .build(),
+                );
+            }
+            output.build()
+        })
+}
+
+const DRIVER_LOG: &[&str] = &[
+    "INFO GlueContext: job arguments --token canary-secret-7d41 --region eu",
+    "Traceback (most recent call last):\n  File \"/tmp/nightly.py\", line 12, in <module>\n    df = spark.sql(\"select * from sales\")",
+    "pyspark.sql.utils.AnalysisException: Table or view not found: sales; line 1 pos 14",
+    "INFO ShutdownHookManager: Shutdown hook called",
+];
+
+#[tokio::test]
+async fn a_failed_run_carries_its_error_log_redacted_and_what_it_used() {
+    for state in [
+        JobRunState::Failed,
+        JobRunState::Timeout,
+        JobRunState::Error,
+    ] {
+        let get = mock!(Client::get_job_run).then_output(move || {
+            GetJobRunOutput::builder()
+                .job_run(failed_run_with_secrets(state.clone()))
+                .build()
+        });
+        let logs = log_events(DRIVER_LOG);
+        let env = Services {
+            logs: common::logs_client(&[&logs]),
+            ..env(&[&get, &max_retries(0)])
+        };
+        let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
+            .await
+            .unwrap();
+        assert_eq!(output.status, RunStatus::Failed);
+        let diagnosis = output.diagnosis.clone().expect("a diagnosis");
+        assert_eq!(diagnosis.log_group, "/aws-glue/jobs/error");
+        assert_eq!(diagnosis.log_stream, "jr_9");
+        assert_eq!(
+            diagnosis.lines.first().unwrap(),
+            "Traceback (most recent call last):"
+        );
+        assert_eq!(
+            diagnosis.lines.last().unwrap(),
+            "pyspark.sql.utils.AnalysisException: Table or view not found: sales; line 1 pos 14"
+        );
+        assert!(diagnosis
+            .logs_url
+            .contains("$252Faws-glue$252Fjobs$252Ferror/log-events/jr_9"));
+        let json = serde_json::to_string(&output).unwrap();
+        assert!(!json.contains("canary-secret-7d41"), "{json}");
+        assert_eq!(output.dpu_seconds, Some(1200.0));
+        assert_eq!(
+            serde_json::to_value(&output).unwrap()["dpuSecondsSource"],
+            "workers"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_log_gives_no_diagnosis_and_the_same_outcome() {
+    let get = mock!(Client::get_job_run).then_output(|| {
+        GetJobRunOutput::builder()
+            .job_run(failed_run_with_secrets(JobRunState::Failed))
+            .build()
+    });
+    let denied = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .sequence()
+        .http_status(
+            400,
+            Some(json!({"__type": "AccessDeniedException", "message": "no"}).to_string()),
+        )
+        .repeatedly()
+        .build();
+    for logs in [
+        common::logs_client(&[&denied]),
+        common::logs_client(&[&common::no_log_group()]),
+    ] {
+        let env = Services {
+            logs,
+            ..env(&[&get, &max_retries(0)])
+        };
+        let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
+            .await
+            .unwrap();
+        assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
+        assert_eq!(output.diagnosis, None);
+        assert_eq!(output.dpu_seconds, Some(1200.0));
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_did_not_fail_reads_no_log() {
+    let logs = log_events(DRIVER_LOG);
+    for state in [JobRunState::Succeeded, JobRunState::Running] {
+        let ended = state == JobRunState::Succeeded;
+        let get = mock!(Client::get_job_run).then_output(move || {
+            GetJobRunOutput::builder()
+                .job_run(failed_run_with_secrets(state.clone()))
+                .build()
+        });
+        let env = Services {
+            logs: common::logs_client(&[&logs]),
+            ..env(&[&get])
+        };
+        let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
+            .await
+            .unwrap();
+        assert_eq!(output.diagnosis, None);
+        assert_eq!(output.dpu_seconds.is_some(), ended);
+    }
+    assert_eq!(logs.num_calls(), 0);
+}

@@ -147,3 +147,46 @@ def test_the_execution_follows_glue_s_own_retry_attempt(product):
     assert retry["PreviousRunId"] == next(r for r in runs if r["Attempt"] == 0)["Id"]
     assert output["runId"] == f"{job}/{retry['Id']}"
     assert output["attempt"] == 1
+
+
+def test_a_failed_run_s_cause_carries_its_error_log_without_a_secret(product):
+    job = unique("e2e-diagnosis")
+    product.create_job(job, WorkerType="G.1X", NumberOfWorkers=2)
+    product.script(job, {"starting": 0.3, "running": 1, "end": "FAILED",
+                         "errorMessage": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales` cannot be found."})
+    arn = product.start_execution(unique("exec"), {
+        "job": {"externalId": job},
+        "parameters": [{"name": "token", "direction": "Input", "value": CANARY}],
+    })
+    execution = product.wait(arn)
+    assert (execution["status"], execution["error"]) == ("FAILED", "Polysync.JobFailed")
+    cause = json.loads(execution["cause"])
+    diagnosis = cause["diagnosis"]
+    assert diagnosis["logGroup"] == "/aws-glue/jobs/error"
+    assert diagnosis["logStream"] == cause["runId"].split("/")[-1]
+    assert diagnosis["lines"][0] == "Traceback (most recent call last):"
+    assert diagnosis["lines"][-1].endswith("The table or view `sales` cannot be found."), diagnosis["lines"]
+    assert diagnosis["logsUrl"].startswith("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:")
+    assert cause["dpuSeconds"] > 0 and cause["dpuSecondsSource"] == "workers"
+    # The "job" printed the canary into its log: it reaches neither the cause, nor any
+    # function output, nor a log line of ours.
+    logs = product.session.client("logs", endpoint_url=product.url)
+    printed = logs.get_log_events(logGroupName="/aws-glue/jobs/error", logStreamName=diagnosis["logStream"])
+    assert any(CANARY in e["message"] for e in printed["events"]), "the stand-in's job printed it"
+    assert CANARY not in execution["cause"]
+    assert all(CANARY not in text for text in lambda_outputs(product.history(arn)))
+    assert CANARY not in product.function_logs()
+
+
+def test_a_failed_run_without_a_log_group_still_ends_job_failed(product):
+    job = unique("e2e-no-log")
+    product.create_job(job)
+    product.script(job, {"starting": 0.3, "running": 1, "end": "FAILED", "logs": False,
+                         "errorMessage": "no log for this one"})
+    # Another test may have made the group; this run's stream is missing either way.
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    execution = product.wait(arn)
+    assert (execution["status"], execution["error"]) == ("FAILED", "Polysync.JobFailed")
+    cause = json.loads(execution["cause"])
+    assert cause["diagnosis"] is None
+    assert "no log for this one" in cause["errorMessage"]

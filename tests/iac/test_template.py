@@ -88,6 +88,9 @@ def test_iam_is_least_privilege():
     machine_name = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]["Name"]["Sub"]
     executions_arn = {"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
                              + machine_name + ":*"}
+    logs_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+    glue_logs = {"Sub": logs_arn + "/aws-glue/*"}
+    custom_logs = {"Sub": logs_arn + "${GlueCustomLogGroup}*"}
     for name, function in resources("AWS::Serverless::Function").items():
         for statement in _statements(function["Properties"]["Policies"]):
             actions = statement["Action"]
@@ -96,6 +99,10 @@ def test_iam_is_least_privilege():
                 assert statement["Resource"] == "*"
             elif all(a.startswith("states:") for a in actions):
                 assert statement["Resource"] == executions_arn, name
+            elif all(a.startswith("logs:") for a in actions):
+                # Poll reads failed runs' logs in Glue's groups, and the custom one if set.
+                assert name == "PollFunction" and actions == ["logs:GetLogEvents"], name
+                assert statement["Resource"] == {"If": ["HasCustomLogGroup", [glue_logs, custom_logs], glue_logs]}
             else:
                 assert statement["Resource"] == job_arn, name
     machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]

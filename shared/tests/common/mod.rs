@@ -28,6 +28,7 @@ pub fn env_with(rules: &[&Rule], config: Config) -> Services {
     Services {
         glue: client(rules),
         states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
+        logs: logs_client(&[&no_log_group()]),
         region: "us-east-1".to_owned(),
         config,
     }
@@ -35,6 +36,27 @@ pub fn env_with(rules: &[&Rule], config: Config) -> Services {
 
 pub fn env(rules: &[&Rule]) -> Services {
     env_with(rules, Config::default())
+}
+
+/// A CloudWatch Logs client whose answers are the rules'.
+pub fn logs_client(rules: &[&Rule]) -> aws_sdk_cloudwatchlogs::Client {
+    mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, rules)
+}
+
+/// CloudWatch Logs without the run's log group: what most runs in these tests meet.
+pub fn no_log_group() -> Rule {
+    aws_smithy_mocks::mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                serde_json::json!({"__type": "ResourceNotFoundException",
+                                   "message": "The specified log group does not exist."})
+                .to_string(),
+            ),
+        )
+        .repeatedly()
+        .build()
 }
 
 /// The configuration the functions read from these environment variables.

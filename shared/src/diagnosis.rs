@@ -1,0 +1,436 @@
+//! Why a run failed and what it used (CONTRACT.md §3): the last lines of its driver's error log
+//! in CloudWatch Logs, every argument value of the run redacted from them, and its DPU-seconds.
+//! Reading the log is best effort: it never changes the outcome nor fails a poll.
+
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+use aws_sdk_glue::types::JobRun;
+use serde::{Deserialize, Serialize};
+
+use crate::monitor::logs_url;
+use crate::values::GlueWorkerType;
+
+pub const MAX_LINES: usize = 20;
+pub const MAX_LINE_CHARS: usize = 500;
+/// Shorter argument values ("1", "yes", "eu") are everywhere in a log: redacting them would
+/// hide the log, and they are no secrets.
+pub const MIN_REDACTED_CHARS: usize = 4;
+pub const REDACTED: &str = "****";
+/// How many of a stream's last events are read: enough for a traceback and what follows it.
+const EVENTS_READ: i32 = 100;
+/// Glue's log group when the run names none (GetJobRun `LogGroupName`).
+const DEFAULT_LOG_GROUP: &str = "/aws-glue/jobs";
+/// Continuous logging's default group (Glue 4.0 and earlier).
+const CONTINUOUS_LOG_GROUP: &str = "/aws-glue/jobs/logs-v2";
+const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnosis {
+    pub log_group: String,
+    pub log_stream: String,
+    pub lines: Vec<String>,
+    pub logs_url: String,
+}
+
+/// Where the figure of `dpuSeconds` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DpuSource {
+    /// Glue's own `DPUSeconds` (auto-scaling and Flex runs).
+    Glue,
+    /// Number of workers × DPU per worker × execution time.
+    Workers,
+    /// `MaxCapacity` × execution time (Python shell and DPU-sized jobs).
+    MaxCapacity,
+}
+
+/// The run's capacity used, in DPU-seconds, and where the figure comes from.
+pub fn dpu_seconds(run: &JobRun) -> Option<(f64, DpuSource)> {
+    if let Some(seconds) = run.dpu_seconds() {
+        return Some((seconds, DpuSource::Glue));
+    }
+    let execution = f64::from(run.execution_time());
+    let per_worker = run
+        .worker_type()
+        .and_then(|t| GlueWorkerType::from(t.clone()).dpu());
+    if let (Some(per_worker), Some(workers)) = (per_worker, run.number_of_workers()) {
+        return Some((
+            per_worker * f64::from(workers) * execution,
+            DpuSource::Workers,
+        ));
+    }
+    run.max_capacity()
+        .map(|capacity| (capacity * execution, DpuSource::MaxCapacity))
+}
+
+/// Where a run's driver writes, in the order they are read: Glue's error and output groups
+/// (`LogGroupName`, or Glue 5.0's `--custom-logGroup-prefix`, with `--custom-logStream-prefix`
+/// before the run id), then the group continuous logging names (Glue 4.0 and earlier).
+/// Source: Glue developer guide, "Logging for AWS Glue jobs" and "Enabling continuous logging".
+pub fn log_locations(run: &JobRun) -> Vec<(String, String)> {
+    let argument = |key: &str| {
+        run.arguments()
+            .and_then(|arguments| arguments.get(key))
+            .map(String::as_str)
+            .filter(|value| !value.is_empty())
+    };
+    let run_id = run.id().unwrap_or_default();
+    let base = argument("--custom-logGroup-prefix")
+        .or(run.log_group_name())
+        .unwrap_or(DEFAULT_LOG_GROUP)
+        .trim_end_matches('/');
+    let stream = format!(
+        "{}{run_id}",
+        argument("--custom-logStream-prefix").unwrap_or_default()
+    );
+    let mut locations = vec![
+        (format!("{base}/error"), stream.clone()),
+        (format!("{base}/output"), stream),
+    ];
+    if argument("--enable-continuous-cloudwatch-log") == Some("true") {
+        let group = argument("--continuous-log-logGroup").unwrap_or(CONTINUOUS_LOG_GROUP);
+        let prefix = argument("--continuous-log-logStreamPrefix").unwrap_or_default();
+        locations.push((group.to_owned(), format!("{prefix}{run_id}-driver")));
+    }
+    locations
+}
+
+/// The argument values a log line must not show: every value of the run at least
+/// [`MIN_REDACTED_CHARS`] long.
+pub fn secrets_of(run: &JobRun) -> Vec<String> {
+    run.arguments()
+        .into_iter()
+        .flat_map(|arguments| arguments.values())
+        .filter(|value| value.chars().count() >= MIN_REDACTED_CHARS)
+        .cloned()
+        .collect()
+}
+
+/// Replaces every occurrence of every secret with [`REDACTED`]. Occurrences are found in the
+/// original line and merged where they overlap or touch, so a value inside another, or two
+/// that share characters, leave nothing of either.
+pub fn redact(line: &str, secrets: &[String]) -> String {
+    let mut covered: Vec<(usize, usize)> = secrets
+        .iter()
+        .filter(|secret| !secret.is_empty())
+        .flat_map(|secret| {
+            // Every start, overlapping ones included ("aaaa" in "aaaaa" twice).
+            let mut starts = Vec::new();
+            let mut from = 0;
+            while let Some(found) = line[from..].find(secret.as_str()) {
+                starts.push((from + found, from + found + secret.len()));
+                from += found
+                    + line[from + found..]
+                        .chars()
+                        .next()
+                        .map_or(1, char::len_utf8);
+            }
+            starts
+        })
+        .collect();
+    if covered.is_empty() {
+        return line.to_owned();
+    }
+    covered.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in covered {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let mut redacted = String::with_capacity(line.len());
+    let mut at = 0;
+    for (start, end) in merged {
+        redacted.push_str(&line[at..start]);
+        redacted.push_str(REDACTED);
+        at = end;
+    }
+    redacted.push_str(&line[at..]);
+    redacted
+}
+
+/// A line cut to [`MAX_LINE_CHARS`] characters, marked where it was cut.
+fn cut(line: &str) -> String {
+    if line.chars().count() <= MAX_LINE_CHARS {
+        return line.to_owned();
+    }
+    let mut kept: String = line.chars().take(MAX_LINE_CHARS - 1).collect();
+    kept.push('…');
+    kept
+}
+
+/// The lines worth showing, from the messages of a stream's last events: the last Python
+/// traceback, from its header to the error it ends with (a long one keeps its header and its
+/// last lines), else the last lines; each redacted first, then cut.
+pub fn select_lines(messages: &[String], secrets: &[String]) -> Vec<String> {
+    let lines: Vec<&str> = messages
+        .iter()
+        .flat_map(|message| message.lines())
+        .map(str::trim_end)
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    let chosen: Vec<&str> = match lines.iter().rposition(|l| l.trim() == TRACEBACK_HEADER) {
+        Some(header) => {
+            // Frames are indented; the first line that is not ends the traceback: the error.
+            let end = lines[header + 1..]
+                .iter()
+                .position(|line| !line.starts_with(char::is_whitespace))
+                .map_or(lines.len(), |offset| header + 1 + offset + 1);
+            let block = &lines[header..end];
+            if block.len() <= MAX_LINES {
+                block.to_vec()
+            } else {
+                std::iter::once(block[0])
+                    .chain(block[block.len() - (MAX_LINES - 1)..].iter().copied())
+                    .collect()
+            }
+        }
+        None => lines[lines.len().saturating_sub(MAX_LINES)..].to_vec(),
+    };
+    chosen
+        .into_iter()
+        .map(|line| cut(&redact(line, secrets)))
+        .collect()
+}
+
+/// The diagnosis of a failed run, or why there is none (for a warning of the function's own).
+pub async fn diagnose(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    region: &str,
+    run: &JobRun,
+) -> Result<Option<Diagnosis>, String> {
+    let secrets = secrets_of(run);
+    for (log_group, log_stream) in log_locations(run) {
+        let answer = logs
+            .get_log_events()
+            .log_group_name(&log_group)
+            .log_stream_name(&log_stream)
+            .start_from_head(false)
+            .limit(EVENTS_READ)
+            .send()
+            .await;
+        let events = match answer {
+            Ok(output) => output.events.unwrap_or_default(),
+            Err(error) => {
+                let missing = error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception());
+                if missing {
+                    continue;
+                }
+                return Err(format!(
+                    "GetLogEvents on {log_group} failed: {}",
+                    error.code().unwrap_or("no answer")
+                ));
+            }
+        };
+        let messages: Vec<String> = events.into_iter().filter_map(|e| e.message).collect();
+        if messages.is_empty() {
+            continue;
+        }
+        return Ok(Some(Diagnosis {
+            lines: select_lines(&messages, &secrets),
+            logs_url: logs_url(region, &log_group, &log_stream),
+            log_group,
+            log_stream,
+        }));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_glue::types::WorkerType;
+
+    fn owned(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn every_occurrence_of_every_value_is_redacted() {
+        let secrets = owned(&["hunter22", "s3://lake/secret/"]);
+        assert_eq!(
+            redact(
+                "token=hunter22 path=s3://lake/secret/x again hunter22",
+                &secrets
+            ),
+            "token=**** path=****x again ****"
+        );
+        assert_eq!(redact("nothing here", &secrets), "nothing here");
+    }
+
+    #[test]
+    fn overlapping_values_and_values_inside_others_leave_nothing_of_either() {
+        // One value inside another.
+        assert_eq!(
+            redact("key=abcdefgh", &owned(&["cdef", "abcdefgh"])),
+            "key=****"
+        );
+        // Two values sharing characters.
+        assert_eq!(
+            redact("x abcdefghi y", &owned(&["abcdef", "defghi"])),
+            "x **** y"
+        );
+        // A value overlapping itself.
+        assert_eq!(redact("aaaaa", &owned(&["aaaa"])), "****");
+    }
+
+    #[test]
+    fn unicode_values_and_lines_are_redacted_on_character_boundaries() {
+        let secrets = owned(&["pässwörd", "日本語の秘密"]);
+        assert_eq!(
+            redact("é pässwörd ü 日本語の秘密!", &secrets),
+            "é **** ü ****!"
+        );
+    }
+
+    #[test]
+    fn short_values_are_not_secrets() {
+        let run = JobRun::builder()
+            .arguments("--region", "eu")
+            .arguments("--mode", "full")
+            .arguments("--token", "abc")
+            .build();
+        assert_eq!(secrets_of(&run), owned(&["full"]));
+    }
+
+    fn traceback(frames: usize) -> Vec<String> {
+        let mut lines = vec!["INFO starting".to_owned(), TRACEBACK_HEADER.to_owned()];
+        for frame in 0..frames {
+            lines.push(format!("  File \"/tmp/job.py\", line {frame}, in <module>"));
+            lines.push(format!("    step_{frame}()"));
+        }
+        lines
+            .push("pyspark.sql.utils.AnalysisException: Table or view not found: sales".to_owned());
+        lines.push("INFO shutdown hook called".to_owned());
+        lines
+    }
+
+    #[test]
+    fn the_last_traceback_is_shown_from_its_header_to_its_error() {
+        let lines = select_lines(&[traceback(2).join("\n")], &[]);
+        assert_eq!(lines.first().map(String::as_str), Some(TRACEBACK_HEADER));
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("pyspark.sql.utils.AnalysisException: Table or view not found: sales")
+        );
+        assert_eq!(lines.len(), 6);
+    }
+
+    #[test]
+    fn a_long_traceback_keeps_its_header_and_its_error_within_twenty_lines() {
+        let lines = select_lines(&traceback(30), &[]);
+        assert_eq!(lines.len(), MAX_LINES);
+        assert_eq!(lines[0], TRACEBACK_HEADER);
+        assert!(lines[MAX_LINES - 1].contains("AnalysisException"));
+    }
+
+    #[test]
+    fn without_a_traceback_the_last_lines_are_shown() {
+        let messages: Vec<String> = (0..50).map(|i| format!("line {i}")).collect();
+        let lines = select_lines(&messages, &[]);
+        assert_eq!(lines.len(), MAX_LINES);
+        assert_eq!(lines[0], "line 30");
+        assert_eq!(lines[19], "line 49");
+    }
+
+    #[test]
+    fn long_lines_are_cut_after_redaction() {
+        let secret = "s".repeat(600);
+        let line = format!("{}{secret}", "x".repeat(498));
+        let lines = select_lines(&[line], std::slice::from_ref(&secret));
+        // Redacted first: a secret cut in half would leak its first half.
+        assert_eq!(
+            lines[0],
+            format!("{}****", "x".repeat(498))
+                .chars()
+                .take(499)
+                .collect::<String>()
+                + "…"
+        );
+        assert_eq!(lines[0].chars().count(), MAX_LINE_CHARS);
+        assert!(!lines[0].contains('s'));
+    }
+
+    #[test]
+    fn the_worst_case_diagnosis_fits_a_step_functions_cause() {
+        // 20 lines of 500 characters that JSON escapes to two each.
+        let messages: Vec<String> = (0..30).map(|_| "\"".repeat(2_000)).collect();
+        let diagnosis = Diagnosis {
+            log_group: "/aws-glue/jobs/error".into(),
+            log_stream: format!("jr_{}", "0".repeat(64)),
+            lines: select_lines(&messages, &[]),
+            logs_url: logs_url("us-east-1", "/aws-glue/jobs/error", "jr_0"),
+        };
+        let json = serde_json::to_string(&diagnosis).unwrap();
+        // Step Functions: a Fail state's cause is at most 32,768 characters; the rest of the
+        // poll output around it is under 2,000.
+        assert!(json.chars().count() + 2_000 < 32_768, "{}", json.len());
+    }
+
+    #[test]
+    fn the_driver_log_is_looked_for_where_glue_writes_it() {
+        let run = JobRun::builder().id("jr_1").build();
+        assert_eq!(
+            log_locations(&run),
+            [
+                ("/aws-glue/jobs/error".to_owned(), "jr_1".to_owned()),
+                ("/aws-glue/jobs/output".to_owned(), "jr_1".to_owned())
+            ]
+        );
+        let secured = JobRun::builder()
+            .id("jr_2")
+            .log_group_name("/aws-glue/jobs-role-config/")
+            .build();
+        assert_eq!(
+            log_locations(&secured)[0].0,
+            "/aws-glue/jobs-role-config/error"
+        );
+        let custom = JobRun::builder()
+            .id("jr_3")
+            .arguments("--custom-logGroup-prefix", "/team/etl")
+            .arguments("--custom-logStream-prefix", "nightly-")
+            .arguments("--enable-continuous-cloudwatch-log", "true")
+            .arguments("--continuous-log-logGroup", "/team/continuous")
+            .build();
+        assert_eq!(
+            log_locations(&custom),
+            [
+                ("/team/etl/error".to_owned(), "nightly-jr_3".to_owned()),
+                ("/team/etl/output".to_owned(), "nightly-jr_3".to_owned()),
+                ("/team/continuous".to_owned(), "jr_3-driver".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn dpu_seconds_come_from_glue_then_workers_then_max_capacity() {
+        let glue = JobRun::builder()
+            .dpu_seconds(1234.5)
+            .worker_type(WorkerType::G2X)
+            .number_of_workers(10)
+            .execution_time(100)
+            .build();
+        assert_eq!(dpu_seconds(&glue), Some((1234.5, DpuSource::Glue)));
+        let workers = JobRun::builder()
+            .worker_type(WorkerType::G2X)
+            .number_of_workers(10)
+            .execution_time(100)
+            .build();
+        assert_eq!(dpu_seconds(&workers), Some((2000.0, DpuSource::Workers)));
+        let quarter = JobRun::builder()
+            .worker_type(WorkerType::G025X)
+            .number_of_workers(2)
+            .execution_time(100)
+            .build();
+        assert_eq!(dpu_seconds(&quarter), Some((50.0, DpuSource::Workers)));
+        let shell = JobRun::builder()
+            .max_capacity(0.0625)
+            .execution_time(160)
+            .build();
+        assert_eq!(dpu_seconds(&shell), Some((10.0, DpuSource::MaxCapacity)));
+        assert_eq!(dpu_seconds(&JobRun::builder().build()), None);
+    }
+}
