@@ -18,33 +18,59 @@ def main() -> None:
         product.create_job(JOB, WorkerType="G.1X", NumberOfWorkers=2, MaxRetries=1, Timeout=2880)
         # The stand-in's Glue: 3 s starting, 12 s running, then SUCCEEDED.
         product.script(JOB, {"starting": 3, "running": 12, "end": "SUCCEEDED"})
-        execution_name = f"{JOB}-demo-{int(time.time())}"
-        arn = product.start_execution(execution_name, job_input)
-        print(f"Execution {execution_name} of statemachine/glue-job.asl.json, input events/state-machine-input.json\n")
-        print(f"{'elapsed':>8}  {'state':<26} glue state")
-        printed = 0
-        while True:
-            execution = product.sfn.describe_execution(executionArn=arn)
-            history = product.history(arn)
-            for event in history[printed:]:
-                line = _timeline_line(event)
-                if line:
-                    elapsed = (event["timestamp"] - history[0]["timestamp"]).total_seconds()
-                    print(f"{elapsed:7.1f}s  {line}", flush=True)
-            printed = len(history)
-            if execution["status"] != "RUNNING":
-                break
-            time.sleep(0.25)
+        follow(product, JOB, job_input)
 
-        print(f"\nExecution {execution['status']}")
-        result = json.loads(execution.get("output") or execution.get("cause") or "{}")
-        if execution["status"] == "SUCCEEDED":
-            print(f"Glue run {result['runId']} ended {result['glueState']} ({result['status']})")
-        else:
-            print(f"Error {execution.get('error')}: {result}")
-        print(f"Monitor: {result.get('monitorUrl')}")
-        runs = product.runs(JOB)
-        print(f"Glue runs of {JOB}: {len(runs)} ({', '.join(r['JobRunState'] for r in runs)})")
+        # A run that fails: the Fail cause carries its error log, as the console shows it.
+        broken = f"{JOB}-broken"
+        product.create_job(broken, WorkerType="G.1X", NumberOfWorkers=2, Timeout=2880)
+        product.script(broken, {"starting": 2, "running": 4, "end": "FAILED",
+                                "errorMessage": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales` cannot be found."})
+        broken_input = {**job_input, "job": {**job_input["job"], "externalId": broken}}
+        broken_input["parameters"] = job_input["parameters"] + [
+            {"name": "api_token", "direction": "Input", "value": "demo-secret-4f2a"}]
+        print("\nA second job, whose script fails (its driver prints its arguments, a token among them):")
+        follow(product, broken, broken_input)
+
+
+def follow(product: LocalProduct, job: str, job_input: dict) -> None:
+    """Starts an execution for `job` and prints its timeline, then how it ended."""
+    execution_name = f"{job}-demo-{int(time.time())}"
+    arn = product.start_execution(execution_name, job_input)
+    print(f"Execution {execution_name} of statemachine/glue-job.asl.json\n")
+    print(f"{'elapsed':>8}  {'state':<26} glue state")
+    printed = 0
+    while True:
+        execution = product.sfn.describe_execution(executionArn=arn)
+        history = product.history(arn)
+        for event in history[printed:]:
+            line = _timeline_line(event)
+            if line:
+                elapsed = (event["timestamp"] - history[0]["timestamp"]).total_seconds()
+                print(f"{elapsed:7.1f}s  {line}", flush=True)
+        printed = len(history)
+        if execution["status"] != "RUNNING":
+            break
+        time.sleep(0.25)
+
+    print(f"\nExecution {execution['status']}")
+    result = json.loads(execution.get("output") or execution.get("cause") or "{}")
+    if execution["status"] == "SUCCEEDED":
+        print(f"Glue run {result['runId']} ended {result['glueState']} ({result['status']}), "
+              f"{result.get('dpuSeconds')} DPU-seconds ({result.get('dpuSecondsSource')})")
+    else:
+        print(f"Error {execution.get('error')}, as the Step Functions console shows its cause:")
+        print(f"  Glue state   {result.get('glueState')}")
+        print(f"  message      {result.get('errorMessage')}")
+        diagnosis = result.get("diagnosis")
+        if diagnosis:
+            print(f"  error log    {diagnosis['logGroup']} / {diagnosis['logStream']}")
+            for line in diagnosis["lines"]:
+                print(f"               | {line}")
+            print(f"  logs         {diagnosis['logsUrl']}")
+        print(f"  used         {result.get('dpuSeconds')} DPU-seconds ({result.get('dpuSecondsSource')})")
+    print(f"Monitor: {result.get('monitorUrl')}")
+    runs = product.runs(job)
+    print(f"Glue runs of {job}: {len(runs)} ({', '.join(r['JobRunState'] for r in runs)})")
 
 
 def _timeline_line(event: dict) -> str | None:

@@ -168,7 +168,8 @@ def _driver_log(run: Any, state: str) -> list[str]:
         '    df = spark.sql("select * from sales where day = \'" + args["run_date"] + "\'")',
         '  File "/opt/amazon/spark/python/lib/pyspark.zip/pyspark/sql/session.py", line 1631, in sql',
         "    return DataFrame(self._jsparkSession.sql(sqlQuery, litArgs), self)",
-        f"pyspark.errors.exceptions.captured.AnalysisException: {message}",
+        # An error message that quotes the job's options, values and all, as many do.
+        f"pyspark.errors.exceptions.captured.AnalysisException: {message} (options: {arguments})",
         "INFO ShutdownHookManager: Shutdown hook called",
     ]
 
