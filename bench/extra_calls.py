@@ -1,0 +1,86 @@
+"""What the calls added to a path cost: the release binaries, warm, through a local Lambda
+Runtime API against the Glue stand-in, two events of one function interleaved:
+
+- start without a worker pair (StartJobRun alone) and with one (GetJob first, which every sized
+  start now makes to check the job's kind);
+- poll of a run that SUCCEEDED and of one that FAILED (GetLogEvents for its diagnosis), and the
+  peak RSS of a poll process that served failures, against the SDK-only baseline's.
+
+Prints the median and 90th percentile of each and the differences.
+
+    .venv/bin/python bench/extra_calls.py [ROUNDS]     (after cargo build --release --bins)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "standins"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from cold_start import RELEASE, SDK_BASELINE, fixture, invoke, measure, started, vm_hwm  # noqa: E402
+from harness import LocalProduct  # noqa: E402
+
+
+def compare(binary: Path, env: dict, events: dict, rounds: int) -> tuple[dict, float]:
+    """Median and p90 milliseconds per event, interleaved so the stand-in's drift weighs on
+    both alike, and the process's peak RSS (KiB) at the end."""
+    timings: dict[str, list[float]] = {name: [] for name in events}
+    with started(binary, env) as (api, process, _):
+        invoke(api, "warm-up", next(iter(events.values())), binary)
+        for index in range(rounds):
+            for number, (name, event) in enumerate(events.items()):
+                # The request id goes into a URL path: no spaces.
+                seconds, _ = invoke(api, f"{index}-{number}", event, binary)
+                timings[name].append(seconds * 1000)
+        rss = vm_hwm(process.pid)
+    figures = {}
+    for name, values in timings.items():
+        values.sort()
+        figures[name] = (statistics.median(values), values[int(len(values) * 0.9)])
+    return figures, rss
+
+
+def report(figures: dict) -> None:
+    for name, (median, p90) in figures.items():
+        print(f"  {name:<40} median {median:6.2f} ms   p90 {p90:6.2f} ms")
+    medians = [median for median, _ in figures.values()]
+    print(f"  difference at the median: {medians[1] - medians[0]:.2f} ms")
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    with LocalProduct() as product:
+        env, events = fixture(product)
+        # A run that failed, with the driver log the stand-in writes where Glue does.
+        product.create_job("bench-failed", WorkerType="G.1X", NumberOfWorkers=2,
+                           ExecutionProperty={"MaxConcurrentRuns": 10})
+        product.script("bench-failed", {"starting": 0, "running": 0, "end": "FAILED",
+                                        "errorMessage": "bench failure"})
+        failed = product.glue.start_job_run(JobName="bench-failed", Arguments={"--token": "bench-secret"})["JobRunId"]
+        assert product.glue.get_job_run(JobName="bench-failed", RunId=failed)["JobRun"]["JobRunState"] == "FAILED"
+
+        print(f"start ({rounds} each)")
+        start, _ = compare(RELEASE / "polysync-glue-start", env, {
+            "without a pair (no GetJob)": {"job": {"externalId": "bench-job"}},
+            "with a pair (GetJob first)": {"job": {"externalId": "bench-job",
+                                                   "attributes": {"glueWorkerType": "G.2X", "glueNumberOfWorkers": 4}}},
+        }, rounds)
+        report(start)
+
+        print(f"poll ({rounds} each)")
+        poll, poll_rss = compare(RELEASE / "polysync-glue-poll", env, {
+            "a SUCCEEDED run": events["polysync-glue-poll"],
+            "a FAILED run (diagnosis read)": {"runId": f"bench-failed/{failed}"},
+        }, rounds)
+        report(poll)
+        baseline = measure(RELEASE / SDK_BASELINE, events[SDK_BASELINE], env)["rss_kib"]
+        print(f"  peak RSS of the poll process: {poll_rss:.0f} KiB, {poll_rss / baseline:.2f}x the SDK-only "
+              f"baseline's {baseline:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
