@@ -7,7 +7,7 @@ Glue calls and peak memory of each, and the ratio.
 
 With --visual, a page of 100 Glue Studio visual jobs instead, each carrying about 200 KB of
 CodeGenConfigurationNodes, which GetJobs returns in full: the discover binary's peak memory
-reading it, against the 128 MB the template gives the function.
+reading it, against the memory the template gives the function.
 
     .venv/bin/python bench/discovery.py --visual [JOBS [NODE_KB]]
 """
@@ -142,8 +142,7 @@ def main_visual(count: int, kilobytes: int) -> None:
         assert result["jobs"] == count
     peak = max(r["rss_kib"] for r in runs) / 1024
     print(f"ours   : {count} jobs in {runs[0]['pages']} page(s), Glue pages of 100; peak RSS "
-          f"{', '.join('%.1f' % (r['rss_kib'] / 1024) for r in runs)} MiB; worst {peak:.1f} MiB "
-          f"of the function's 128 MB")
+          f"{', '.join('%.1f' % (r['rss_kib'] / 1024) for r in runs)} MiB; worst {peak:.1f} MiB")
 
 
 def main() -> None:

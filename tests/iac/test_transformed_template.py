@@ -112,3 +112,9 @@ def test_cancel_outlasts_a_start_still_running_when_its_execution_was_aborted():
     cancel = functions["CancelFunction"]["Properties"]["Timeout"]
     # cancel looks for the run until start's timeout has passed (shared/src/cancel.rs).
     assert cancel >= start + 30, (start, cancel)
+
+
+def test_discover_has_room_for_a_page_of_large_job_definitions():
+    # A page of 100 visual jobs (~200 KB each) peaks at 124 MiB (BENCHMARKS.md).
+    discover = of_type("AWS::Lambda::Function")["DiscoverFunction"]["Properties"]
+    assert discover["MemorySize"] >= 512
