@@ -124,7 +124,7 @@ async fn execution_input(
         )
     })?;
     let described = env
-        .states
+        .states()
         .describe_execution()
         .execution_arn(arn)
         .send()

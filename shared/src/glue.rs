@@ -2,6 +2,7 @@
 //! the small Glue helpers more than one handler needs.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use aws_config::timeout::TimeoutConfig;
@@ -36,12 +37,15 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct Services {
     pub glue: Client,
-    /// Step Functions, for cancel to read an execution's input when its event left it out.
-    pub states: aws_sdk_sfn::Client,
-    /// CloudWatch Logs, for poll to read a failed run's error log.
-    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
     pub config: Config,
+    /// The SDK settings the clients below are built from, on first use; none where a test
+    /// gives the clients itself.
+    sdk: Option<aws_config::SdkConfig>,
+    /// Step Functions, for cancel to read an execution's input when its event left it out.
+    states: OnceLock<aws_sdk_sfn::Client>,
+    /// CloudWatch Logs, for poll to read a failed run's error log.
+    logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
 }
 
 impl Services {
@@ -67,12 +71,55 @@ impl Services {
 
     pub fn from_sdk(sdk: &aws_config::SdkConfig, region: String, config: Config) -> Self {
         Self {
-            glue: Client::new(sdk),
-            states: aws_sdk_sfn::Client::new(sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+            sdk: Some(sdk.clone()),
+            ..Self::new(Client::new(sdk), region, config)
+        }
+    }
+
+    /// Services around a Glue client of the caller's; the other clients are given with
+    /// [`Services::with_states`] and [`Services::with_logs`].
+    pub fn new(glue: Client, region: String, config: Config) -> Self {
+        Self {
+            glue,
             region,
             config,
+            sdk: None,
+            states: OnceLock::new(),
+            logs: OnceLock::new(),
         }
+    }
+
+    pub fn with_states(self, states: aws_sdk_sfn::Client) -> Self {
+        Self {
+            states: OnceLock::from(states),
+            ..self
+        }
+    }
+
+    pub fn with_logs(self, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
+        Self {
+            logs: OnceLock::from(logs),
+            ..self
+        }
+    }
+
+    /// Built on first use: only cancel calls Step Functions, so the other functions neither
+    /// build this client nor link its code.
+    pub fn states(&self) -> &aws_sdk_sfn::Client {
+        self.states
+            .get_or_init(|| aws_sdk_sfn::Client::new(self.sdk_config()))
+    }
+
+    /// Built on first use: only poll reads CloudWatch Logs.
+    pub fn logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
+        self.logs
+            .get_or_init(|| aws_sdk_cloudwatchlogs::Client::new(self.sdk_config()))
+    }
+
+    fn sdk_config(&self) -> &aws_config::SdkConfig {
+        self.sdk
+            .as_ref()
+            .expect("Services::new without this client: give it with with_states or with_logs")
     }
 
     pub fn hint_target<'a>(

@@ -77,7 +77,8 @@ async fn with_diagnosis(env: &Services, mut output: PollOutput, run: &JobRun) ->
     if !(output.terminal && output.status == RunStatus::Failed) {
         return output;
     }
-    let read = tokio::time::timeout(DIAGNOSIS_TIMEOUT, diagnose(&env.logs, &env.region, run)).await;
+    let read =
+        tokio::time::timeout(DIAGNOSIS_TIMEOUT, diagnose(env.logs(), &env.region, run)).await;
     match read.unwrap_or_else(|_| Err("CloudWatch Logs did not answer in time".to_owned())) {
         Ok(diagnosis) => output.diagnosis = diagnosis,
         Err(why) => tracing::warn!(run_id = %output.run_id, why, "no diagnosis for the failed run"),

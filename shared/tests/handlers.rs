@@ -1293,10 +1293,11 @@ async fn an_execution_whose_input_was_left_out_is_read_with_describe_execution()
     let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
     let stop =
         mock!(Client::batch_stop_job_run).then_output(|| BatchStopJobRunOutput::builder().build());
-    let env = Services {
-        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&described]),
-        ..env(&[&runs, &get, &stop])
-    };
+    let env = env(&[&runs, &get, &stop]).with_states(mock_client!(
+        aws_sdk_sfn,
+        RuleMode::MatchAny,
+        &[&described]
+    ));
     let mut event = execution_event("ABORTED");
     event["detail"]["input"] = Value::Null;
     event["detail"]["inputDetails"] = json!({"included": false});
@@ -1518,10 +1519,7 @@ async fn a_failed_run_carries_its_error_log_redacted_and_what_it_used() {
                 .build()
         });
         let logs = log_events(DRIVER_LOG);
-        let env = Services {
-            logs: common::logs_client(&[&logs]),
-            ..env(&[&get, &max_retries(0)])
-        };
+        let env = env(&[&get, &max_retries(0)]).with_logs(common::logs_client(&[&logs]));
         let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
             .await
             .unwrap();
@@ -1569,10 +1567,7 @@ async fn an_unreadable_log_gives_no_diagnosis_and_the_same_outcome() {
         common::logs_client(&[&denied]),
         common::logs_client(&[&common::no_log_group()]),
     ] {
-        let env = Services {
-            logs,
-            ..env(&[&get, &max_retries(0)])
-        };
+        let env = env(&[&get, &max_retries(0)]).with_logs(logs);
         let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
             .await
             .unwrap();
@@ -1592,10 +1587,7 @@ async fn a_run_that_did_not_fail_reads_no_log() {
                 .job_run(failed_run_with_secrets(state.clone()))
                 .build()
         });
-        let env = Services {
-            logs: common::logs_client(&[&logs]),
-            ..env(&[&get])
-        };
+        let env = env(&[&get]).with_logs(common::logs_client(&[&logs]));
         let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
             .await
             .unwrap();

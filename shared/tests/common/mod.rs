@@ -25,13 +25,9 @@ pub fn client(rules: &[&Rule]) -> Client {
 }
 
 pub fn env_with(rules: &[&Rule], config: Config) -> Services {
-    Services {
-        glue: client(rules),
-        states: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
-        logs: logs_client(&[&no_log_group()]),
-        region: "us-east-1".to_owned(),
-        config,
-    }
+    Services::new(client(rules), "us-east-1".to_owned(), config)
+        .with_states(mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]))
+        .with_logs(logs_client(&[&no_log_group()]))
 }
 
 pub fn env(rules: &[&Rule]) -> Services {
