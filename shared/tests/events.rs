@@ -6,11 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunOutput;
-use aws_sdk_glue::operation::get_job::GetJobOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::operation::get_jobs::GetJobsOutput;
-use aws_sdk_glue::operation::start_job_run::{StartJobRunInput, StartJobRunOutput};
 use aws_sdk_glue::types::{Job, JobCommand, JobRun, JobRunState, WorkerType};
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, Rule};
@@ -18,7 +16,7 @@ use polysync_glue::{cancel, discover, poll, start};
 use serde_json::Value;
 
 mod common;
-use common::{config_of, env, env_with, event};
+use common::{config_of, env, env_with, event, get_job_rule, recording_start};
 
 /// Every file in `events/`, each run by a test below.
 const FIXTURES: [&str; 7] = [
@@ -51,24 +49,15 @@ fn every_fixture_has_a_test_here() {
 }
 
 fn definition(command: &str, worker_type: Option<WorkerType>, workers: Option<i32>) -> Rule {
-    let job = Job::builder()
-        .name("from-fixture")
-        .command(JobCommand::builder().name(command).build())
-        .glue_version("4.0")
-        .set_worker_type(worker_type)
-        .set_number_of_workers(workers)
-        .build();
-    mock!(Client::get_job).then_output(move || GetJobOutput::builder().job(job.clone()).build())
-}
-
-fn recording_start(captured: &Arc<Mutex<Vec<StartJobRunInput>>>) -> Rule {
-    let captured = captured.clone();
-    mock!(Client::start_job_run).then_compute_output(move |input| {
-        captured.lock().unwrap().push(input.clone());
-        StartJobRunOutput::builder()
-            .job_run_id("jr_fixture")
-            .build()
-    })
+    get_job_rule(
+        Job::builder()
+            .name("from-fixture")
+            .command(JobCommand::builder().name(command).build())
+            .glue_version("4.0")
+            .set_worker_type(worker_type)
+            .set_number_of_workers(workers)
+            .build(),
+    )
 }
 
 #[tokio::test]

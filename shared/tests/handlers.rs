@@ -9,7 +9,6 @@ use aws_sdk_glue::operation::get_job::GetJobOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::operation::get_jobs::GetJobsOutput;
-use aws_sdk_glue::operation::start_job_run::{StartJobRunInput, StartJobRunOutput};
 use aws_sdk_glue::types::{
     BatchStopJobRunError, BatchStopJobRunSuccessfulSubmission, ErrorDetail, Job, JobCommand,
     JobRun, JobRunState, WorkerType,
@@ -26,7 +25,7 @@ use polysync_glue::{cancel, discover, poll, start, PolysyncError, Services};
 use serde_json::{json, Value};
 
 mod common;
-use common::{config_of, env, env_with, event};
+use common::{config_of, env, env_with, event, get_job_rule, recording_start};
 
 fn diagnostic(error: PolysyncError) -> Diagnostic {
     error.into()
@@ -35,17 +34,6 @@ fn diagnostic(error: PolysyncError) -> Diagnostic {
 /// A Glue error as it comes over the wire (awsJson 1.1).
 fn glue_error_body(code: &str, message: &str) -> Option<String> {
     Some(json!({"__type": code, "message": message}).to_string())
-}
-
-/// A StartJobRun rule that records the request it received.
-fn recording_start(captured: &Arc<Mutex<Vec<StartJobRunInput>>>) -> Rule {
-    let captured = captured.clone();
-    mock!(Client::start_job_run).then_compute_output(move |input| {
-        captured.lock().unwrap().push(input.clone());
-        StartJobRunOutput::builder()
-            .job_run_id("jr_0123abcd")
-            .build()
-    })
 }
 
 fn nightly_sales_event() -> Value {
@@ -79,10 +67,6 @@ fn job_of_kind(name: &str, command: &str, glue_version: &str) -> Job {
         .worker_type(WorkerType::G1X)
         .number_of_workers(10)
         .build()
-}
-
-fn get_job_rule(job: Job) -> Rule {
-    mock!(Client::get_job).then_output(move || GetJobOutput::builder().job(job.clone()).build())
 }
 
 #[tokio::test]

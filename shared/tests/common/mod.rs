@@ -3,11 +3,15 @@
 
 #![allow(dead_code)] // each test binary uses its own part of it
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_glue::config::retry::RetryConfig;
+use aws_sdk_glue::operation::get_job::GetJobOutput;
+use aws_sdk_glue::operation::start_job_run::{StartJobRunInput, StartJobRunOutput};
+use aws_sdk_glue::types::Job;
 use aws_sdk_glue::Client;
-use aws_smithy_mocks::{mock_client, Rule, RuleMode};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use lambda_runtime::{Context, LambdaEvent};
 use polysync_glue::config::Config;
 use polysync_glue::Services;
@@ -32,6 +36,22 @@ pub fn env_with(rules: &[&Rule], config: Config) -> Services {
 
 pub fn env(rules: &[&Rule]) -> Services {
     env_with(rules, Config::default())
+}
+
+/// A StartJobRun rule that records the requests it received and answers run `jr_0123abcd`.
+pub fn recording_start(captured: &Arc<Mutex<Vec<StartJobRunInput>>>) -> Rule {
+    let captured = captured.clone();
+    mock!(Client::start_job_run).then_compute_output(move |input| {
+        captured.lock().unwrap().push(input.clone());
+        StartJobRunOutput::builder()
+            .job_run_id("jr_0123abcd")
+            .build()
+    })
+}
+
+/// GetJob answers with this definition.
+pub fn get_job_rule(job: Job) -> Rule {
+    mock!(Client::get_job).then_output(move || GetJobOutput::builder().job(job.clone()).build())
 }
 
 /// A CloudWatch Logs client whose answers are the rules'.
