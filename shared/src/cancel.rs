@@ -94,7 +94,7 @@ pub async fn handle(
                 }
             }
         };
-        stop(env, env.hint_target(account, &run_id.job_name), &run_id).await
+        stop(env, env.request_target(account, &run_id.job_name), &run_id).await
     })
     .await
 }
@@ -164,7 +164,7 @@ async fn run_of_execution(
              it, so it started no run; nothing to stop"
         ))));
     };
-    let target = env.hint_target(account, job_name);
+    let target = env.request_target(account, job_name);
     let ended_ms = detail
         .stop_date
         .unwrap_or_else(|| now().to_millis().unwrap_or(0));

@@ -122,7 +122,7 @@ impl Services {
             .expect("Services::new without this client: give it with with_states or with_logs")
     }
 
-    pub fn hint_target<'a>(
+    pub fn request_target<'a>(
         &'a self,
         account: Option<&'a str>,
         job_name: &'a str,

@@ -45,7 +45,7 @@ async fn poll(
 ) -> Result<PollOutput, PolysyncError> {
     let request: PollEvent = parse_event(payload)?;
     let run_id = RunId::parse("runId", &request.run_id)?;
-    let target = env.hint_target(account_of(&context.invoked_function_arn), &run_id.job_name);
+    let target = env.request_target(account_of(&context.invoked_function_arn), &run_id.job_name);
     let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
     let now_secs = now().secs();
     let state = run.job_run_state().map(|s| s.as_str());

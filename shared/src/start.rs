@@ -141,7 +141,7 @@ async fn start(
     mut plan: StartPlan,
     context: &Context,
 ) -> Result<StartOutput, PolysyncError> {
-    let target = env.hint_target(account_of(&context.invoked_function_arn), &plan.job_name);
+    let target = env.request_target(account_of(&context.invoked_function_arn), &plan.job_name);
 
     // Step Functions may retry a start whose run Glue did create: find that run first, and
     // look twice, as a run just started may not be listed by GetJobRuns at once.
