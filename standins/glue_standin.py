@@ -19,9 +19,11 @@ test extension for what moto 5.2 lacks in Glue:
   request was carried out, a slow answer) at a rate or for a count of calls.
 - A record of every Glue request body, so tests can assert what went over the wire.
 
-and two switches for Step Functions:
+and for Step Functions:
 
 - moto's state-machine interpreter is on, so executions run the real ASL;
+- its StartExecution integration speaks the API's parameter names (``_sfn_parameters``), so a
+  child execution (``startExecution.sync:2``) starts and is followed as on AWS;
 - Lambda Invoke is forwarded to a Lambda Invoke API that runs the real function binaries
   (``cargo lambda watch``), set with the control endpoint below. A function error comes back as
   Lambda reports it (``X-Amz-Function-Error``), so Retry and Catch see the contract's errorType.
@@ -63,6 +65,9 @@ from moto.core.config import default_user_config
 from moto.glue import models as glue_models
 from moto.glue import responses as glue_responses
 from moto.glue.exceptions import ConcurrentRunsExceededException, InvalidInputException
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sfn as sfn_service,
+)
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -344,6 +349,42 @@ glue_models.FakeJobRun.as_dict = _as_dict
 glue_models.FakeJob.start_job_run = _start_job_run
 glue_models.FakeJob.get_job_runs = _get_job_runs
 glue_responses.GlueResponse.batch_stop_job_run = _batch_stop_job_run
+
+
+# --- Step Functions: child executions (startExecution.sync:2) ----------------------------------
+#
+# The ASL names StartExecution's parameters as the API does ("StateMachineArn", "Name", "Input")
+# and reads its answers the same way ("ExecutionArn"; for .sync:2 the DescribeExecution answer,
+# "Status", "Output", "Error", "Cause"): the documented Task state in "Manage AWS Step Functions
+# Executions as an Integrated Service" (docs.aws.amazon.com/step-functions/latest/dg/
+# connect-stepfunctions.html). moto 5.2's interpreter hands those names to boto3 unchanged, which
+# wants `stateMachineArn` (botocore's model of StartExecution) and answers `executionArn`, so
+# every nested execution failed with KeyError. The names are mapped here; nothing else changes.
+
+
+def _api_name(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
+def _boto_name(key: str) -> str:
+    return key[:1].lower() + key[1:]
+
+
+def _sfn_parameters(self: Any, parameters: dict, *args: Any, **kwargs: Any) -> None:
+    _original_sfn_parameters(self, parameters, *args, **kwargs)
+    for key in list(parameters):
+        parameters[_boto_name(key)] = parameters.pop(key)
+
+
+def _sfn_response(self: Any, response: Any, *args: Any, **kwargs: Any) -> None:
+    if isinstance(response, dict):
+        for key in list(response):
+            response[_api_name(key)] = response.pop(key)
+
+
+_original_sfn_parameters = sfn_service.StateTaskServiceSfn._normalise_parameters
+sfn_service.StateTaskServiceSfn._normalise_parameters = _sfn_parameters
+sfn_service.StateTaskServiceSfn._normalise_response = _sfn_response
 
 
 # --- Faults, the request record and the control endpoints ---------------------------------------
