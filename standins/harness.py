@@ -222,11 +222,18 @@ class LocalProduct:
             **{"GlueVersion": "4.0", **definition},
         )
 
-    def create_state_machine(self, name: str, timeout_seconds: int | None = None) -> str:
-        """The real ASL; `timeout_seconds` adds a TimeoutSeconds, as a deployment may."""
+    def create_state_machine(
+        self, name: str, timeout_seconds: int | None = None, history_budget: int | None = None
+    ) -> str:
+        """The real ASL; `timeout_seconds` adds a TimeoutSeconds, as a deployment may;
+        `history_budget` lowers the definition's own setting (the poll task's historyBudget), so
+        that a run of seconds is followed across child executions."""
         definition = json.loads(definition_with_substitutions())
         if timeout_seconds is not None:
             definition["TimeoutSeconds"] = timeout_seconds
+        if history_budget is not None:
+            poll = next(s for s in definition["States"].values() if s.get("Resource") == function_arn("polysync-glue-poll"))
+            poll["Parameters"]["historyBudget"] = history_budget
         return self.sfn.create_state_machine(
             name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/polysync-glue-job"
         )["stateMachineArn"]
@@ -297,6 +304,9 @@ class LocalProduct:
             token = page.get("nextToken")
             if not token:
                 return events
+
+    def executions(self, state_machine_arn: str) -> list[dict[str, Any]]:
+        return self.sfn.list_executions(stateMachineArn=state_machine_arn)["executions"]
 
     def runs(self, job_name: str) -> list[dict[str, Any]]:
         return self.glue.get_job_runs(JobName=job_name)["JobRuns"]

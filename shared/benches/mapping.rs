@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use polysync_glue::config::Config;
 use polysync_glue::discover::import_job;
 use polysync_glue::event::DiscoverOutput;
-use polysync_glue::poll::poll_output;
+use polysync_glue::poll::{poll_output, Schedule};
 use polysync_glue::run_id::RunId;
 use polysync_glue::start::StartPlan;
 use serde_json::json;
@@ -64,7 +64,16 @@ fn benches(c: &mut Criterion) {
         .build();
     c.bench_function("poll: map a run and serialize the output", |b| {
         b.iter(|| {
-            let output = poll_output("us-east-1", bounds, &run_id, black_box(&run), 1_795_870_000);
+            let output = poll_output(
+                "us-east-1",
+                Schedule {
+                    bounds,
+                    expected: None,
+                },
+                &run_id,
+                black_box(&run),
+                1_795_870_000,
+            );
             serde_json::to_vec(&output).unwrap()
         })
     });

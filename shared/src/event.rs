@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::diagnosis::{Diagnosis, DpuSource};
 use crate::error::PolysyncError;
+use crate::history::ExpectedDuration;
 use crate::status::RunStatus;
 
 /// The state machine's input and the start function's event.
@@ -94,6 +95,8 @@ pub struct StartOutput {
     pub compute: ComputeReport,
     pub warnings: Vec<String>,
     pub started_at: String,
+    /// What the job's recent successful runs took; null with too few of them.
+    pub expected_duration: Option<ExpectedDuration>,
 }
 
 /// The poll function's event: the start output, or any object with a `runId`.
@@ -101,6 +104,15 @@ pub struct StartOutput {
 #[serde(rename_all = "camelCase")]
 pub struct PollEvent {
     pub run_id: String,
+    /// The start output's: poll looks most often around the end it expects.
+    #[serde(default)]
+    pub expected_duration: Option<ExpectedDuration>,
+    /// How many polls this execution made before this one (the state machine counts them).
+    #[serde(default)]
+    pub polls: Option<u64>,
+    /// The history events one execution may write (the definition's setting, contract §7).
+    #[serde(default)]
+    pub history_budget: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +134,10 @@ pub struct PollOutput {
     /// The capacity the run used, once it ended, when Glue or its size tells it.
     pub dpu_seconds: Option<f64>,
     pub dpu_seconds_source: Option<DpuSource>,
+    /// This execution's polls, this one included.
+    pub polls: u64,
+    /// The execution's history is nearly full: a child execution follows the run from here.
+    pub continue_as_child: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ pub mod discover;
 pub mod error;
 pub mod event;
 pub mod glue;
+pub mod history;
 pub mod monitor;
 pub mod poll;
 pub mod run_id;

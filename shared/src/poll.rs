@@ -14,9 +14,10 @@ use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::glue::{
     account_of, find_recent_run, format_time, get_job_run, now, within_deadline, Services,
 };
+use crate::history::ExpectedDuration;
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
-use crate::schedule::next_poll_seconds;
+use crate::schedule::{next_poll_seconds_expecting, Shape};
 use crate::status::{is_terminal, RunStatus};
 
 /// Appended to a TIMEOUT run's message: the usual way out.
@@ -49,23 +50,39 @@ async fn poll(
     let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
     let now_secs = now().secs();
     let state = run.job_run_state().map(|s| s.as_str());
+    let schedule = Schedule {
+        bounds: env.config.poll,
+        expected: request.expected_duration.as_ref(),
+    };
     let (output, last) = if state.is_some_and(|s| RETRIED_STATES.contains(&s)) {
         match follow_retries(&env.glue, target, run.clone(), now_secs).await? {
             Attempt::Final(last) => {
                 let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
-                let output = poll_output(&env.region, env.config.poll, &last_id, &last, now_secs);
+                let output = poll_output(&env.region, schedule, &last_id, &last, now_secs);
                 (output, last)
             }
             Attempt::RetryPending(failed) => {
                 let failed_id = RunId::new(&run_id.job_name, failed.id().unwrap_or_default());
-                return Ok(retry_pending_output(env, &failed_id, &failed, now_secs));
+                let output = retry_pending_output(env, &failed_id, &failed, now_secs);
+                return Ok(counted(output, &request));
             }
         }
     } else {
-        let output = poll_output(&env.region, env.config.poll, &run_id, &run, now_secs);
+        let output = poll_output(&env.region, schedule, &run_id, &run, now_secs);
         (output, run)
     };
-    Ok(with_diagnosis(env, output, &last).await)
+    Ok(counted(with_diagnosis(env, output, &last).await, &request))
+}
+
+/// Counts this poll in its execution, and hands a live run to a child execution before the
+/// execution's history would pass its budget (contract §7).
+fn counted(mut output: PollOutput, request: &PollEvent) -> PollOutput {
+    output.polls = request.polls.unwrap_or(0) + 1;
+    output.continue_as_child = !output.terminal
+        && request
+            .history_budget
+            .is_some_and(|budget| Shape::of_project().hand_over_due(output.polls, budget));
+    output
 }
 
 /// How long reading a failed run's log may take: it must leave the poll its answer.
@@ -144,7 +161,16 @@ async fn follow_retries(
 
 /// A failed attempt that Glue will retry: not over yet, so the loop polls again soon.
 fn retry_pending_output(env: &Services, run_id: &RunId, run: &JobRun, now_secs: i64) -> PollOutput {
-    let mut output = poll_output(&env.region, env.config.poll, run_id, run, now_secs);
+    let mut output = poll_output(
+        &env.region,
+        Schedule {
+            bounds: env.config.poll,
+            expected: None,
+        },
+        run_id,
+        run,
+        now_secs,
+    );
     output.status = RunStatus::Starting;
     output.terminal = false;
     output.error_message = Some(format!(
@@ -156,11 +182,18 @@ fn retry_pending_output(env: &Services, run_id: &RunId, run: &JobRun, now_secs: 
     output
 }
 
+/// When to poll again: within the bounds, around the end the job's history expects.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule<'a> {
+    pub bounds: PollBounds,
+    pub expected: Option<&'a ExpectedDuration>,
+}
+
 /// Maps a Glue run to the poll output, from what it reads alone: the run, the region of the
-/// monitor URL, the polling bounds and the clock (epoch seconds).
+/// monitor URL, the schedule and the clock (epoch seconds).
 pub fn poll_output(
     region: &str,
-    bounds: PollBounds,
+    schedule: Schedule<'_>,
     run_id: &RunId,
     run: &JobRun,
     now_secs: i64,
@@ -187,9 +220,11 @@ pub fn poll_output(
         completed_on: run.completed_on().map(format_time),
         execution_time_seconds: run.execution_time(),
         monitor_url: monitor_url(region, &run_id.job_name, &run_id.job_run_id),
-        next_poll_seconds: next_poll_seconds(age, bounds),
+        next_poll_seconds: next_poll_seconds_expecting(age, schedule.bounds, schedule.expected),
         diagnosis: None,
         dpu_seconds: used.map(|(seconds, _)| seconds),
         dpu_seconds_source: used.map(|(_, source)| source),
+        polls: 1,
+        continue_as_child: false,
     }
 }

@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::arguments::{self, Arguments, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
 use crate::compute::{Compute, JobCompute};
 use crate::config::{Config, JOB_NAME_PREFIX_VAR};
-use crate::error::{from_sdk, PolysyncError};
+use crate::error::{from_sdk, PolysyncError, RequestTarget};
 use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
 use crate::glue::{account_of, find_tagged_run, format_time, now, within_deadline, Services};
+use crate::history::{read_expected_duration, ExpectedDuration, READ_TIMEOUT};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
 use crate::status::RunStatus;
@@ -110,6 +111,7 @@ impl StartPlan {
         job_run_id: &str,
         status: RunStatus,
         started_at: String,
+        expected_duration: Option<ExpectedDuration>,
     ) -> StartOutput {
         let mut warnings = self.arguments.warnings.clone();
         warnings.extend(self.compute.warnings.iter().cloned());
@@ -123,6 +125,7 @@ impl StartPlan {
             compute: self.compute.report(),
             warnings,
             started_at,
+            expected_duration,
         }
     }
 }
@@ -152,7 +155,8 @@ async fn start(
                     tokio::time::sleep(ADOPTION_LOOK_AGAIN_AFTER).await;
                 }
                 if let Some(run) = find_tagged_run(&env.glue, target, execution_id).await? {
-                    return Ok(adopt(env, &plan, &run));
+                    let expected = expected_duration(env, target).await;
+                    return Ok(adopt(env, &plan, &run, expected));
                 }
             }
         }
@@ -204,11 +208,38 @@ async fn start(
         argument_keys = ?plan.arguments.keys(),
         "started Glue job run"
     );
-    Ok(plan.output(env, job_run_id, RunStatus::Starting, format_time(&now())))
+    let started_at = format_time(&now());
+    let expected = expected_duration(env, target).await;
+    Ok(plan.output(env, job_run_id, RunStatus::Starting, started_at, expected))
+}
+
+/// What the job's recent successful runs took, read after the run started: best effort, as
+/// the run exists now and the start must answer. Without it poll follows the run by its age.
+async fn expected_duration(env: &Services, target: RequestTarget<'_>) -> Option<ExpectedDuration> {
+    let read = tokio::time::timeout(READ_TIMEOUT, read_expected_duration(&env.glue, target)).await;
+    match read {
+        Ok(Ok(expected)) => expected,
+        Ok(Err(error)) => {
+            tracing::warn!(job_name = target.job_name, %error, "no expected duration: the job's runs could not be read");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(
+                job_name = target.job_name,
+                "no expected duration: GetJobRuns did not answer in time"
+            );
+            None
+        }
+    }
 }
 
 /// The output for a run an earlier attempt of this execution already started.
-fn adopt(env: &Services, plan: &StartPlan, run: &JobRun) -> StartOutput {
+fn adopt(
+    env: &Services,
+    plan: &StartPlan,
+    run: &JobRun,
+    expected: Option<ExpectedDuration>,
+) -> StartOutput {
     let job_run_id = run.id().unwrap_or_default();
     tracing::info!(
         job_name = %plan.job_name,
@@ -225,5 +256,6 @@ fn adopt(env: &Services, plan: &StartPlan, run: &JobRun) -> StartOutput {
         job_run_id,
         RunStatus::from_glue_state(state),
         started_at,
+        expected,
     )
 }

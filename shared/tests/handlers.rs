@@ -982,9 +982,11 @@ async fn a_retried_start_adopts_the_run_its_first_attempt_started() {
         json!({"job": {"externalId": "nightly-sales"}, "executionId": "exec-10", "retryCount": 2});
     let output = start::handle(&env, event(payload)).await.unwrap();
     assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
+    // The adoption: one look, then the job's history; the other retry: two looks, the start,
+    // then the history.
     assert_eq!(
         runs.num_calls(),
-        3,
+        5,
         "the retry looked twice before starting"
     );
     assert_eq!(start_rule.num_calls(), 1);
@@ -1579,4 +1581,168 @@ async fn a_run_that_did_not_fail_reads_no_log() {
         assert_eq!(output.dpu_seconds.is_some(), ended);
     }
     assert_eq!(logs.num_calls(), 0);
+}
+
+/// A successful run of `seconds`, started `days_ago` days ago.
+fn past_run(days_ago: i64, seconds: i64) -> JobRun {
+    let started = DateTime::from(std::time::SystemTime::now()).secs() - days_ago * 86_400;
+    JobRun::builder()
+        .id(format!("jr_past_{days_ago}"))
+        .job_run_state(JobRunState::Succeeded)
+        .started_on(DateTime::from_secs(started))
+        .completed_on(DateTime::from_secs(started + seconds))
+        .build()
+}
+
+fn history_of(durations: &'static [i64]) -> Rule {
+    mock!(Client::get_job_runs)
+        .match_requests(|input| input.job_name() == Some("nightly-sales"))
+        .then_output(|| {
+            let mut runs = GetJobRunsOutput::builder()
+                // the run just started is listed too, and does not count
+                .job_runs(run("jr_0123abcd", JobRunState::Starting))
+                .job_runs(past_run(1, 1));
+            runs = runs.job_runs(
+                JobRun::builder()
+                    .id("jr_failed")
+                    .job_run_state(JobRunState::Failed)
+                    .execution_time(9000)
+                    .build(),
+            );
+            for (day, seconds) in durations.iter().enumerate() {
+                runs = runs.job_runs(past_run(day as i64 + 2, *seconds));
+            }
+            runs.build()
+        })
+}
+
+#[tokio::test]
+async fn start_tells_what_the_job_s_recent_successful_runs_took() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    // The newest run (1 s) counts too: 1, 3300, 3400, 3500, 3600, 3700.
+    let history = history_of(&[3300, 3400, 3500, 3600, 3700]);
+    let services = env(&[&start_rule, &history]);
+    let output = start::handle(
+        &services,
+        event(json!({"job": {"externalId": "nightly-sales"}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&output).unwrap()["expectedDuration"],
+        json!({"runs": 6, "p50Seconds": 3400, "p90Seconds": 3700})
+    );
+    assert_eq!(history.num_calls(), 1, "one page of runs is enough");
+
+    // Four successful runs tell too little: null, and the run is started all the same.
+    let few = history_of(&[3300, 3400, 3500]);
+    let services = env(&[&start_rule, &few]);
+    let output = start::handle(
+        &services,
+        event(json!({"job": {"externalId": "nightly-sales"}})),
+    )
+    .await
+    .unwrap();
+    let output = serde_json::to_value(&output).unwrap();
+    assert_eq!(output["expectedDuration"], Value::Null);
+    assert_eq!(output["runId"], "nightly-sales/jr_0123abcd");
+}
+
+#[tokio::test]
+async fn a_history_that_cannot_be_read_leaves_the_started_run_alone() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let denied = mock!(Client::get_job_runs)
+        .sequence()
+        .http_status(
+            400,
+            glue_error_body("AccessDeniedException", "not allowed: glue:GetJobRuns"),
+        )
+        .repeatedly()
+        .build();
+    let env = env(&[&start_rule, &denied]);
+    let output = start::handle(&env, event(json!({"job": {"externalId": "nightly-sales"}})))
+        .await
+        .unwrap();
+    assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
+    assert_eq!(output.expected_duration, None);
+    assert_eq!(start_rule.num_calls(), 1, "one run, never a second");
+}
+
+fn running_for(seconds: i64) -> Rule {
+    mock!(Client::get_job_run).then_output(move || {
+        let started = DateTime::from(std::time::SystemTime::now()).secs() - seconds;
+        GetJobRunOutput::builder()
+            .job_run(
+                JobRun::builder()
+                    .id("jr_1")
+                    .job_run_state(JobRunState::Running)
+                    .started_on(DateTime::from_secs(started))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+#[tokio::test]
+async fn poll_looks_around_the_end_the_history_expects() {
+    let expected = json!({"runs": 20, "p50Seconds": 3600, "p90Seconds": 3840});
+    let poll_at = |age: i64, expected: Value| async move {
+        let rule = running_for(age);
+        let event_body = json!({"runId": "nightly-sales/jr_1", "expectedDuration": expected});
+        poll::handle(&env(&[&rule]), event(event_body))
+            .await
+            .unwrap()
+            .next_poll_seconds
+    };
+    // Fifteen minutes in: half its age (the age rule would wait 100 s).
+    assert_eq!(poll_at(900, expected.clone()).await, 450);
+    assert_eq!(poll_at(900, Value::Null).await, 100);
+    // Near the expected end: far shorter than the age rule's 400 s.
+    let near = poll_at(3600, expected.clone()).await;
+    assert!((15..=40).contains(&near), "{near}");
+    assert_eq!(poll_at(3600, Value::Null).await, 400);
+    // Long past it: the age rule again.
+    assert_eq!(poll_at(3 * 3600, expected).await, 600);
+}
+
+#[tokio::test]
+async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
+    let rule = running_for(60);
+    let services = env(&[&rule]);
+    let poll_after = |polls: u64| {
+        let services = &services;
+        async move {
+            let body = json!({"runId": "nightly-sales/jr_1", "polls": polls, "historyBudget": 60});
+            poll::handle(services, event(body)).await.unwrap()
+        }
+    };
+    // 60 events: came in (12), four polls (28), three waits (6) and the longest way out (13)
+    // fit; a fifth turn would not.
+    let third = poll_after(2).await;
+    assert_eq!((third.polls, third.continue_as_child), (3, false));
+    let fourth = poll_after(3).await;
+    assert_eq!((fourth.polls, fourth.continue_as_child), (4, true));
+    // Without a budget (a poll called alone), never.
+    let alone = poll::handle(
+        &services,
+        event(json!({"runId": "nightly-sales/jr_1", "polls": 5000})),
+    )
+    .await
+    .unwrap();
+    assert!(!alone.continue_as_child);
+    // A run over ends where it is: nothing to hand over.
+    let done = mock!(Client::get_job_run).then_output(|| {
+        GetJobRunOutput::builder()
+            .job_run(run("jr_1", JobRunState::Succeeded))
+            .build()
+    });
+    let over = poll::handle(
+        &env(&[&done]),
+        event(json!({"runId": "nightly-sales/jr_1", "polls": 3, "historyBudget": 60})),
+    )
+    .await
+    .unwrap();
+    assert!(over.terminal && !over.continue_as_child);
 }

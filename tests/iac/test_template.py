@@ -106,8 +106,27 @@ def test_iam_is_least_privilege():
             else:
                 assert statement["Resource"] == job_arn, name
     machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]
+    # Child executions: this state machine only, and Step Functions' own rule for .sync.
+    machine_arn = {"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+                          + machine_name}
+    sync_rule = {"Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:"
+                        "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"}
+    scoped = {
+        ("states:StartExecution",): machine_arn,
+        ("states:DescribeExecution", "states:StopExecution"): executions_arn,
+        ("events:PutTargets", "events:PutRule", "events:DescribeRule"): sync_rule,
+    }
+    seen = set()
     for statement in _statements(machine["Policies"]):
-        assert all(a.startswith("logs:") and not a.endswith(":*") for a in statement["Action"])
+        actions = statement["Action"]
+        actions = tuple(actions) if isinstance(actions, list) else (actions,)
+        assert all(a != "*" and not a.endswith(":*") for a in actions)
+        if actions in scoped:
+            assert statement["Resource"] == scoped[actions], actions
+            seen.add(actions)
+        else:
+            assert all(a.startswith("logs:") for a in actions), actions
+    assert seen == set(scoped)
 
 
 def test_logs_are_kept_for_a_while_and_execution_data_is_not_logged():

@@ -3,13 +3,13 @@
 
 use aws_sdk_glue::types::WorkerType;
 use polysync_glue::config::PollBounds;
-use polysync_glue::schedule::adaptive;
+use polysync_glue::schedule::{adaptive, Shape};
 use polysync_glue_integration::workspace_root;
 
 /// The contract's history budget (§7), below Step Functions' hard 25,000 events.
 const HISTORY_BUDGET: u64 = 20_000;
-/// Glue's default job timeout (48 hours), which a run may last without a timeout of its own.
-const GLUE_DEFAULT_TIMEOUT_SECONDS: u64 = 48 * 3600;
+/// A week: longer than Glue's longest timeout, as a streaming run may be.
+const WEEK_SECONDS: u64 = 7 * 86_400;
 
 /// The value of `key:` within the parameter `name` of template.yaml.
 fn parameter_field(name: &str, key: &str) -> String {
@@ -39,32 +39,23 @@ fn the_platform_worker_type_offers_every_worker_type_the_sdk_knows() {
 }
 
 #[test]
-fn the_lowest_poll_max_the_template_allows_keeps_a_48_hour_run_within_the_history_budget() {
-    let max_seconds: u32 = parameter_field("PollMaxSeconds", "MinValue")
-        .parse()
-        .unwrap();
-    // Every PollMinSeconds up to that max: the worst case over the bounds the stack can have.
-    let worst = (1..=max_seconds)
-        .map(|min_seconds| {
-            adaptive(
-                GLUE_DEFAULT_TIMEOUT_SECONDS,
-                PollBounds {
-                    min_seconds,
-                    max_seconds,
-                },
-            )
-            .history_events
-        })
-        .max()
-        .unwrap();
-    assert!(
-        worst <= HISTORY_BUDGET,
-        "PollMaxSeconds={max_seconds}: {worst} history events for 48 h"
-    );
-    // The bound is not loose by a wide margin either: two thirds of it would not fit.
-    let too_low = PollBounds {
-        min_seconds: 1,
-        max_seconds: max_seconds * 2 / 3,
+fn any_bounds_the_template_allows_keep_every_execution_within_the_history_budget() {
+    let lowest = |name: &str| -> u32 { parameter_field(name, "MinValue").parse().unwrap() };
+    let shape = Shape::of_project();
+    assert_eq!(shape.history_budget, HISTORY_BUDGET);
+    // The tightest bounds the stack can have, and the defaults; a week-long run (a streaming
+    // job lives until stopped).
+    let tightest = PollBounds {
+        min_seconds: lowest("PollMinSeconds"),
+        max_seconds: lowest("PollMaxSeconds"),
     };
-    assert!(adaptive(GLUE_DEFAULT_TIMEOUT_SECONDS, too_low).history_events > HISTORY_BUDGET);
+    for bounds in [tightest, PollBounds::default()] {
+        let cost = adaptive(WEEK_SECONDS, bounds);
+        assert!(
+            cost.most_execution_events <= HISTORY_BUDGET,
+            "{bounds:?}: {cost:?}"
+        );
+    }
+    // At the tightest bounds the week takes many executions, each within the budget.
+    assert!(adaptive(WEEK_SECONDS, tightest).executions > 1);
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_glue::config::retry::RetryConfig;
 use aws_sdk_glue::operation::get_job::GetJobOutput;
+use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::operation::start_job_run::{StartJobRunInput, StartJobRunOutput};
 use aws_sdk_glue::types::Job;
 use aws_sdk_glue::Client;
@@ -19,13 +20,20 @@ use serde_json::Value;
 
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-start";
 
-/// A Glue client whose answers are the rules'; no rule for a call fails the test that made it.
+/// A Glue client whose answers are the rules'; no rule for a call fails the test that made it
+/// (but GetJobRuns, which finds no runs).
 pub fn client(rules: &[&Rule]) -> Client {
-    mock_client!(aws_sdk_glue, RuleMode::MatchAny, rules, |c| c.retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(3)
-            .with_initial_backoff(Duration::from_millis(1))
-    ))
+    // A job with no past runs, unless a rule before it says otherwise: start reads the
+    // job's history after every StartJobRun.
+    let no_history = no_past_runs();
+    let mut rules = rules.to_vec();
+    rules.push(&no_history);
+    mock_client!(aws_sdk_glue, RuleMode::MatchAny, &rules, |c| c
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        ))
 }
 
 pub fn env_with(rules: &[&Rule], config: Config) -> Services {
@@ -47,6 +55,11 @@ pub fn recording_start(captured: &Arc<Mutex<Vec<StartJobRunInput>>>) -> Rule {
             .job_run_id("jr_0123abcd")
             .build()
     })
+}
+
+/// GetJobRuns answers that the job has no runs.
+pub fn no_past_runs() -> Rule {
+    mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build())
 }
 
 /// GetJob answers with this definition.
