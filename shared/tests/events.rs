@@ -9,6 +9,7 @@ use aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::operation::get_jobs::GetJobsOutput;
+use aws_sdk_glue::primitives::DateTime;
 use aws_sdk_glue::types::{Job, JobCommand, JobRun, JobRunState, WorkerType};
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, Rule};
@@ -19,8 +20,9 @@ mod common;
 use common::{config_of, env, env_with, event, get_job_rule, recording_start};
 
 /// Every file in `events/`, each run by a test below.
-const FIXTURES: [&str; 7] = [
+const FIXTURES: [&str; 8] = [
     "state-machine-input.json",
+    "follow-run.json",
     "start.json",
     "start-python-shell.json",
     "poll.json",
@@ -131,6 +133,30 @@ async fn the_poll_fixture_reads_its_run() {
         .unwrap();
     assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
     assert_eq!(output.glue_state.as_deref(), Some("RUNNING"));
+}
+
+#[tokio::test]
+async fn the_follow_run_fixture_is_polled_around_its_expected_end() {
+    // A state machine input that follows a run already started (as a child execution's does):
+    // the state machine hands it to poll as it is.
+    let get = mock!(Client::get_job_run).then_output(|| {
+        let fifteen_minutes_ago = DateTime::from(std::time::SystemTime::now()).secs() - 900;
+        let mut run = run_in(JobRunState::Running);
+        run.started_on = Some(DateTime::from_secs(fifteen_minutes_ago));
+        GetJobRunOutput::builder().job_run(run).build()
+    });
+    let input = fixture("follow-run.json");
+    let output = poll::handle(&env(&[&get]), event(input.clone()))
+        .await
+        .unwrap();
+    assert_eq!(output.run_id, input["runId"]);
+    let without_history = poll::handle(&env(&[&get]), event(fixture("poll.json")))
+        .await
+        .unwrap();
+    assert_ne!(
+        output.next_poll_seconds, without_history.next_poll_seconds,
+        "the expected duration changes the schedule"
+    );
 }
 
 #[tokio::test]

@@ -5,11 +5,13 @@ budget is the definition's own setting, lowered here so that runs of seconds nee
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from test_state_machine import lambda_outputs, states_entered, unique
 
+ROOT = Path(__file__).resolve().parents[2]
 # Events one execution may write here: four polls each (shared/src/schedule.rs counts them).
 BUDGET = 60
 
@@ -140,4 +142,21 @@ def test_stopping_the_parent_mid_way_stops_the_child_s_run(product, budget_machi
     # A child's own status change names the run: cancel finds nothing left to stop.
     failed, answer = product.invoke("polysync-glue-cancel", {"runId": run_id})
     assert not failed and answer["stopRequested"] is False and answer["status"] == "Cancelled", answer
+    assert len(product.runs(job)) == 1
+
+
+def test_an_execution_given_a_run_follows_it_and_starts_none(product):
+    # events/follow-run.json, as a person would start it from the console, without the history.
+    job = unique("e2e-follow")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": 3, "end": "SUCCEEDED"})
+    run_id = f"{job}/{product.glue.start_job_run(JobName=job)['JobRunId']}"
+    follow = json.loads((ROOT / "events" / "follow-run.json").read_text())
+    for given in [{**follow, "runId": run_id}, {"runId": run_id}]:
+        arn = product.start_execution(unique("exec"), given)
+        ended = product.wait(arn)
+        assert ended["status"] == "SUCCEEDED", ended
+        assert json.loads(ended["output"])["runId"] == run_id
+        entered = states_entered(product.history(arn))
+        assert "Start" not in entered and entered[0] == "FollowsRun"
     assert len(product.runs(job)) == 1
