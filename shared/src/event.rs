@@ -97,6 +97,9 @@ pub struct StartOutput {
     pub started_at: String,
     /// What the job's recent successful runs took; null with too few of them.
     pub expected_duration: Option<ExpectedDuration>,
+    /// The job definition's MaxRetries, so poll follows Glue's retry attempts without reading
+    /// the definition; null when it could not be read.
+    pub max_retries: Option<i32>,
 }
 
 /// The poll function's event: the start output, or any object with a `runId`.
@@ -107,6 +110,9 @@ pub struct PollEvent {
     /// The start output's: poll looks most often around the end it expects.
     #[serde(default)]
     pub expected_duration: Option<ExpectedDuration>,
+    /// The start output's: the job's MaxRetries (poll reads the definition without it).
+    #[serde(default)]
+    pub max_retries: Option<i32>,
     /// How many polls this execution made before this one (the state machine counts them).
     #[serde(default)]
     pub polls: Option<u64>,

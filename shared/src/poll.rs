@@ -55,7 +55,15 @@ async fn poll(
         expected: request.expected_duration.as_ref(),
     };
     let (output, last) = if state.is_some_and(|s| RETRIED_STATES.contains(&s)) {
-        match follow_retries(&env.glue, target, run.clone(), now_secs).await? {
+        match follow_retries(
+            &env.glue,
+            target,
+            run.clone(),
+            request.max_retries,
+            now_secs,
+        )
+        .await?
+        {
             Attempt::Final(last) => {
                 let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
                 let output = poll_output(&env.region, schedule, &last_id, &last, now_secs);
@@ -112,21 +120,26 @@ enum Attempt {
 }
 
 /// Follows a failed run to its newest retry attempt (`PreviousRunId`, `Attempt`), so the
-/// execution reports the outcome of the last attempt rather than the first failure.
+/// execution reports the outcome of the last attempt rather than the first failure. The job's
+/// MaxRetries comes from the start output, else from the definition.
 async fn follow_retries(
     glue: &Client,
     target: RequestTarget<'_>,
     mut run: JobRun,
+    known_max_retries: Option<i32>,
     now_secs: i64,
 ) -> Result<Attempt, PolysyncError> {
-    let max_retries = glue
-        .get_job()
-        .job_name(target.job_name)
-        .send()
-        .await
-        .map_err(|e| from_sdk("GetJob", Some(target), e))?
-        .job
-        .map_or(0, |job| job.max_retries());
+    let max_retries = match known_max_retries {
+        Some(max_retries) => max_retries,
+        None => glue
+            .get_job()
+            .job_name(target.job_name)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetJob", Some(target), e))?
+            .job
+            .map_or(0, |job| job.max_retries()),
+    };
     loop {
         let failed = run
             .job_run_state()

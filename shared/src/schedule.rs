@@ -747,7 +747,7 @@ mod tests {
         };
         // ExecutionStarted, FollowsRun (2), HasParameters (2), Start (5), TrackRun (2)
         assert_eq!(shape.before_loop, cost(4, 12));
-        // ExecutionStarted, FollowsRun (2), NoExpectedDuration (2), FollowRun (2)
+        // ExecutionStarted, FollowsRun (2), RunFromItsId (2), FollowRun (2)
         assert_eq!(shape.child_before_loop, cost(3, 7));
         // Poll (5), IsRunOver (2)
         assert_eq!(shape.per_poll, cost(2, 7));

@@ -111,7 +111,7 @@ impl StartPlan {
         job_run_id: &str,
         status: RunStatus,
         started_at: String,
-        expected_duration: Option<ExpectedDuration>,
+        known: JobKnowledge,
     ) -> StartOutput {
         let mut warnings = self.arguments.warnings.clone();
         warnings.extend(self.compute.warnings.iter().cloned());
@@ -125,7 +125,8 @@ impl StartPlan {
             compute: self.compute.report(),
             warnings,
             started_at,
-            expected_duration,
+            expected_duration: known.expected_duration,
+            max_retries: known.max_retries,
         }
     }
 }
@@ -155,14 +156,15 @@ async fn start(
                     tokio::time::sleep(ADOPTION_LOOK_AGAIN_AFTER).await;
                 }
                 if let Some(run) = find_tagged_run(&env.glue, target, execution_id).await? {
-                    let expected = expected_duration(env, target).await;
-                    return Ok(adopt(env, &plan, &run, expected));
+                    let known = job_knowledge(env, target, None).await;
+                    return Ok(adopt(env, &plan, &run, known));
                 }
             }
         }
     }
 
     // The job's kind decides which worker pair Glue takes: checked here, never left to Glue.
+    let mut max_retries = None;
     if plan.compute.needs_definition() {
         let definition = env
             .glue
@@ -173,6 +175,7 @@ async fn start(
             .map_err(|e| from_sdk("GetJob", Some(target), e))?;
         if let Some(job) = definition.job() {
             plan.compute.apply_definition(job)?;
+            max_retries = Some(job.max_retries());
         }
     }
 
@@ -209,37 +212,70 @@ async fn start(
         "started Glue job run"
     );
     let started_at = format_time(&now());
-    let expected = expected_duration(env, target).await;
-    Ok(plan.output(env, job_run_id, RunStatus::Starting, started_at, expected))
+    let known = job_knowledge(env, target, max_retries).await;
+    Ok(plan.output(env, job_run_id, RunStatus::Starting, started_at, known))
 }
 
-/// What the job's recent successful runs took, read after the run started: best effort, as
-/// the run exists now and the start must answer. Without it poll follows the run by its age.
-async fn expected_duration(env: &Services, target: RequestTarget<'_>) -> Option<ExpectedDuration> {
-    let read = tokio::time::timeout(READ_TIMEOUT, read_expected_duration(&env.glue, target)).await;
-    match read {
-        Ok(Ok(expected)) => expected,
+/// What poll is told about the job, read once the run exists.
+#[derive(Debug, Clone, Copy, Default)]
+struct JobKnowledge {
+    expected_duration: Option<ExpectedDuration>,
+    max_retries: Option<i32>,
+}
+
+/// What the job's recent successful runs took, and its MaxRetries (unless the definition was
+/// read already), read together after the run started. Best effort: the run exists now and
+/// the start must answer; without them poll follows the run by its age and reads MaxRetries
+/// itself when the run fails.
+async fn job_knowledge(
+    env: &Services,
+    target: RequestTarget<'_>,
+    max_retries: Option<i32>,
+) -> JobKnowledge {
+    let durations = best_effort("GetJobRuns", read_expected_duration(&env.glue, target));
+    let retries = async {
+        if max_retries.is_some() {
+            return max_retries;
+        }
+        let read = async {
+            let answer = env
+                .glue
+                .get_job()
+                .job_name(target.job_name)
+                .send()
+                .await
+                .map_err(|e| from_sdk("GetJob", Some(target), e))?;
+            Ok(answer.job().map(|job| job.max_retries()))
+        };
+        best_effort("GetJob", read).await
+    };
+    let (expected_duration, max_retries) = tokio::join!(durations, retries);
+    JobKnowledge {
+        expected_duration,
+        max_retries,
+    }
+}
+
+/// A read after the start: its answer, or `None` and a warning when it fails or is slow.
+async fn best_effort<T>(
+    operation: &'static str,
+    read: impl std::future::Future<Output = Result<Option<T>, PolysyncError>>,
+) -> Option<T> {
+    match tokio::time::timeout(READ_TIMEOUT, read).await {
+        Ok(Ok(value)) => value,
         Ok(Err(error)) => {
-            tracing::warn!(job_name = target.job_name, %error, "no expected duration: the job's runs could not be read");
+            tracing::warn!(operation, %error, "left out of the start output: the read failed");
             None
         }
         Err(_) => {
-            tracing::warn!(
-                job_name = target.job_name,
-                "no expected duration: GetJobRuns did not answer in time"
-            );
+            tracing::warn!(operation, "left out of the start output: no answer in time");
             None
         }
     }
 }
 
 /// The output for a run an earlier attempt of this execution already started.
-fn adopt(
-    env: &Services,
-    plan: &StartPlan,
-    run: &JobRun,
-    expected: Option<ExpectedDuration>,
-) -> StartOutput {
+fn adopt(env: &Services, plan: &StartPlan, run: &JobRun, known: JobKnowledge) -> StartOutput {
     let job_run_id = run.id().unwrap_or_default();
     tracing::info!(
         job_name = %plan.job_name,
@@ -256,6 +292,6 @@ fn adopt(
         job_run_id,
         RunStatus::from_glue_state(state),
         started_at,
-        expected,
+        known,
     )
 }

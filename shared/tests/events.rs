@@ -138,7 +138,7 @@ async fn the_poll_fixture_reads_its_run() {
 #[tokio::test]
 async fn the_follow_run_fixture_is_polled_around_its_expected_end() {
     // A state machine input that follows a run already started (as a child execution's does):
-    // the state machine hands it to poll as it is.
+    // the state machine's Poll task hands on its run's expected duration and MaxRetries.
     let get = mock!(Client::get_job_run).then_output(|| {
         let fifteen_minutes_ago = DateTime::from(std::time::SystemTime::now()).secs() - 900;
         let mut run = run_in(JobRunState::Running);
@@ -146,7 +146,13 @@ async fn the_follow_run_fixture_is_polled_around_its_expected_end() {
         GetJobRunOutput::builder().job_run(run).build()
     });
     let input = fixture("follow-run.json");
-    let output = poll::handle(&env(&[&get]), event(input.clone()))
+    assert_eq!(input["run"]["runId"], input["runId"]);
+    let poll_event = serde_json::json!({
+        "runId": input["runId"],
+        "expectedDuration": input["run"]["expectedDuration"],
+        "maxRetries": input["run"]["maxRetries"],
+    });
+    let output = poll::handle(&env(&[&get]), event(poll_event))
         .await
         .unwrap();
     assert_eq!(output.run_id, input["runId"]);

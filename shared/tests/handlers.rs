@@ -156,7 +156,9 @@ async fn start_leaves_to_the_definition_what_nobody_set() {
     assert_eq!(request.worker_type(), None);
     assert_eq!(request.number_of_workers(), None);
     assert_eq!(request.timeout(), None);
-    assert_eq!(get_job.num_calls(), 0);
+    // Read once, after the run started, only to tell poll the job's MaxRetries.
+    assert_eq!(get_job.num_calls(), 1);
+    assert_eq!(output.max_retries, Some(0));
     assert_eq!(
         output.compute.glue_version,
         Sourced {
@@ -1160,6 +1162,40 @@ async fn poll_follows_glue_retry_attempts_to_the_newest() {
     assert_eq!(output.status, RunStatus::Running);
     assert_eq!(output.attempt, 2);
     assert!(!output.terminal);
+}
+
+#[tokio::test]
+async fn the_max_retries_start_told_spares_poll_the_definition_read() {
+    let get = mock!(Client::get_job_run).then_output(|| {
+        GetJobRunOutput::builder()
+            .job_run(failed_run("jr_0", 0, None, 30))
+            .build()
+    });
+    let runs = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(
+                JobRun::builder()
+                    .id("jr_1")
+                    .job_run_state(JobRunState::Running)
+                    .attempt(1)
+                    .previous_run_id("jr_0")
+                    .build(),
+            )
+            .build()
+    });
+    // The definition would say 0: it is not read.
+    let definition = max_retries(0);
+    let env = env(&[&get, &runs, &definition]);
+    let told = json!({"runId": "nightly-sales/jr_0", "maxRetries": 1});
+    let output = poll::handle(&env, event(told)).await.unwrap();
+    assert_eq!(output.run_id, "nightly-sales/jr_1");
+    assert_eq!(definition.num_calls(), 0);
+    // Without it (a poll called alone), the definition decides: no retry, the failure is final.
+    let alone = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
+        .await
+        .unwrap();
+    assert_eq!((alone.status, alone.terminal), (RunStatus::Failed, true));
+    assert_eq!(definition.num_calls(), 1);
 }
 
 #[tokio::test]

@@ -54,8 +54,11 @@ def test_start_tells_what_past_runs_took_and_every_poll_is_told(product):
     expected = started["expectedDuration"]
     assert expected["runs"] == 5, started
     assert 2 <= expected["p50Seconds"] <= expected["p90Seconds"] <= 4, expected
+    # Every poll is told the expected duration and the job's MaxRetries (read once, by start).
+    assert started["maxRetries"] == 0
     polls = [event for event in lambda_inputs(history) if "historyBudget" in event]
     assert polls and all(event["expectedDuration"] == expected for event in polls)
+    assert all(event["maxRetries"] == 0 for event in polls)
 
 
 def test_a_job_without_past_runs_is_followed_by_its_age(product):
@@ -152,7 +155,7 @@ def test_an_execution_given_a_run_follows_it_and_starts_none(product):
     product.script(job, {"starting": 0.2, "running": 3, "end": "SUCCEEDED"})
     run_id = f"{job}/{product.glue.start_job_run(JobName=job)['JobRunId']}"
     follow = json.loads((ROOT / "events" / "follow-run.json").read_text())
-    for given in [{**follow, "runId": run_id}, {"runId": run_id}]:
+    for given in [{"runId": run_id, "run": {**follow["run"], "runId": run_id}}, {"runId": run_id}]:
         arn = product.start_execution(unique("exec"), given)
         ended = product.wait(arn)
         assert ended["status"] == "SUCCEEDED", ended

@@ -21,13 +21,15 @@ use serde_json::Value;
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:polysync-glue-start";
 
 /// A Glue client whose answers are the rules'; no rule for a call fails the test that made it
-/// (but GetJobRuns, which finds no runs).
+/// (but GetJobRuns, which finds no runs, and GetJob, which finds no job).
 pub fn client(rules: &[&Rule]) -> Client {
-    // A job with no past runs, unless a rule before it says otherwise: start reads the
-    // job's history after every StartJobRun.
+    // Unless a rule before them says otherwise: start reads the job's history and its
+    // definition's MaxRetries after every StartJobRun, best effort.
     let no_history = no_past_runs();
+    let no_definition = definition_not_found();
     let mut rules = rules.to_vec();
     rules.push(&no_history);
+    rules.push(&no_definition);
     mock_client!(aws_sdk_glue, RuleMode::MatchAny, &rules, |c| c
         .retry_config(
             RetryConfig::standard()
@@ -60,6 +62,22 @@ pub fn recording_start(captured: &Arc<Mutex<Vec<StartJobRunInput>>>) -> Rule {
 /// GetJobRuns answers that the job has no runs.
 pub fn no_past_runs() -> Rule {
     mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build())
+}
+
+/// GetJob answers that the job does not exist.
+pub fn definition_not_found() -> Rule {
+    mock!(Client::get_job)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                serde_json::json!({"__type": "EntityNotFoundException",
+                                   "Message": "Job not found"})
+                .to_string(),
+            ),
+        )
+        .repeatedly()
+        .build()
 }
 
 /// GetJob answers with this definition.
