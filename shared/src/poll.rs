@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::config::PollBounds;
 use crate::diagnosis::{diagnose, dpu_seconds};
-use crate::error::{from_sdk, PolysyncError, RequestTarget};
+use crate::error::{PolysyncError, RequestTarget};
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::glue::{
     account_of, find_recent_run, format_time, get_job_run, now, within_deadline, Services,
@@ -121,30 +121,21 @@ enum Attempt {
 
 /// Follows a failed run to its newest retry attempt (`PreviousRunId`, `Attempt`), so the
 /// execution reports the outcome of the last attempt rather than the first failure. The job's
-/// MaxRetries comes from the start output, else from the definition.
+/// MaxRetries comes from the start output; without it (a poll called with just a runId) any
+/// failed attempt may be retried, so it gets the grace before its failure is final: poll never
+/// reads the job definition, whose model is most of the SDK code a GetJob would add to it.
 async fn follow_retries(
     glue: &Client,
     target: RequestTarget<'_>,
     mut run: JobRun,
-    known_max_retries: Option<i32>,
+    max_retries: Option<i32>,
     now_secs: i64,
 ) -> Result<Attempt, PolysyncError> {
-    let max_retries = match known_max_retries {
-        Some(max_retries) => max_retries,
-        None => glue
-            .get_job()
-            .job_name(target.job_name)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetJob", Some(target), e))?
-            .job
-            .map_or(0, |job| job.max_retries()),
-    };
     loop {
         let failed = run
             .job_run_state()
             .is_some_and(|s| RETRIED_STATES.contains(&s.as_str()));
-        if !failed || run.attempt() >= max_retries {
+        if !failed || max_retries.is_some_and(|max| run.attempt() >= max) {
             return Ok(Attempt::Final(run));
         }
         let failed_id = run.id().unwrap_or_default().to_owned();

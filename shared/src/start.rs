@@ -227,7 +227,18 @@ struct JobKnowledge {
 /// read already), read together after the run started. Best effort: the run exists now and
 /// the start must answer; without them poll follows the run by its age and reads MaxRetries
 /// itself when the run fails.
-async fn job_knowledge(
+///
+/// Boxed: nested inside the handler's future, these reads pass rustc's query depth limit when
+/// the release build computes its layout.
+fn job_knowledge<'a>(
+    env: &'a Services,
+    target: RequestTarget<'a>,
+    max_retries: Option<i32>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = JobKnowledge> + Send + 'a>> {
+    Box::pin(read_job_knowledge(env, target, max_retries))
+}
+
+async fn read_job_knowledge(
     env: &Services,
     target: RequestTarget<'_>,
     max_retries: Option<i32>,

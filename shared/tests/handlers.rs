@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunOutput;
-use aws_sdk_glue::operation::get_job::GetJobOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::operation::get_jobs::GetJobsOutput;
@@ -709,11 +708,12 @@ async fn poll_maps_each_glue_state() {
                     .job_run(run("jr_1", state.clone()))
                     .build()
             });
-        let no_retries = max_retries(0);
-        let env = env(&[&rule, &no_retries]);
+        let env = env(&[&rule]);
         let output = poll::handle(
             &env,
-            event(json!({"runId": "team/nightly-sales/jr_1", "status": "Starting"})),
+            event(
+                json!({"runId": "team/nightly-sales/jr_1", "status": "Starting", "maxRetries": 0}),
+            ),
         )
         .await
         .unwrap();
@@ -1122,14 +1122,6 @@ fn failed_run(id: &str, attempt: i32, previous: Option<&str>, completed_secs_ago
         .build()
 }
 
-fn max_retries(n: i32) -> Rule {
-    mock!(Client::get_job).then_output(move || {
-        GetJobOutput::builder()
-            .job(Job::builder().name("nightly-sales").max_retries(n).build())
-            .build()
-    })
-}
-
 #[tokio::test]
 async fn poll_follows_glue_retry_attempts_to_the_newest() {
     let get = mock!(Client::get_job_run).then_output(|| {
@@ -1151,10 +1143,13 @@ async fn poll_follows_glue_retry_attempts_to_the_newest() {
             .job_runs(failed_run("jr_0", 0, None, 30))
             .build()
     });
-    let env = env(&[&get, &runs, &max_retries(2)]);
-    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
-        .await
-        .unwrap();
+    let env = env(&[&get, &runs]);
+    let output = poll::handle(
+        &env,
+        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 2})),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         output.run_id, "nightly-sales/jr_2",
         "runId moves to the newest attempt"
@@ -1165,37 +1160,30 @@ async fn poll_follows_glue_retry_attempts_to_the_newest() {
 }
 
 #[tokio::test]
-async fn the_max_retries_start_told_spares_poll_the_definition_read() {
+async fn without_the_max_retries_start_told_a_failed_attempt_gets_the_grace() {
     let get = mock!(Client::get_job_run).then_output(|| {
         GetJobRunOutput::builder()
             .job_run(failed_run("jr_0", 0, None, 30))
             .build()
     });
-    let runs = mock!(Client::get_job_runs).then_output(|| {
-        GetJobRunsOutput::builder()
-            .job_runs(
-                JobRun::builder()
-                    .id("jr_1")
-                    .job_run_state(JobRunState::Running)
-                    .attempt(1)
-                    .previous_run_id("jr_0")
-                    .build(),
-            )
-            .build()
-    });
-    // The definition would say 0: it is not read.
-    let definition = max_retries(0);
-    let env = env(&[&get, &runs, &definition]);
-    let told = json!({"runId": "nightly-sales/jr_0", "maxRetries": 1});
-    let output = poll::handle(&env, event(told)).await.unwrap();
-    assert_eq!(output.run_id, "nightly-sales/jr_1");
-    assert_eq!(definition.num_calls(), 0);
-    // Without it (a poll called alone), the definition decides: no retry, the failure is final.
+    let none_yet = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
+    let env = env(&[&get, &none_yet]);
+    // A poll called with just a runId: Glue may still retry, so not final yet; and the job
+    // definition is never read (no GetJob rule: the fallback would fail the poll).
     let alone = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
         .await
         .unwrap();
-    assert_eq!((alone.status, alone.terminal), (RunStatus::Failed, true));
-    assert_eq!(definition.num_calls(), 1);
+    assert_eq!((alone.status, alone.terminal), (RunStatus::Starting, false));
+    assert_eq!(none_yet.num_calls(), 1, "it looked for the retry attempt");
+    // Told that the job has no retries, the failure is final at once.
+    let told = poll::handle(
+        &env,
+        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 0})),
+    )
+    .await
+    .unwrap();
+    assert_eq!((told.status, told.terminal), (RunStatus::Failed, true));
+    assert_eq!(none_yet.num_calls(), 1, "no retry left: no search");
 }
 
 #[tokio::test]
@@ -1206,10 +1194,13 @@ async fn a_failure_without_retries_left_is_final() {
             .build()
     });
     let runs = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
-    let env = env(&[&get, &runs, &max_retries(1)]);
-    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
-        .await
-        .unwrap();
+    let env = env(&[&get, &runs]);
+    let output = poll::handle(
+        &env,
+        event(json!({"runId": "nightly-sales/jr_1", "maxRetries": 1})),
+    )
+    .await
+    .unwrap();
     assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
     assert_eq!(output.error_message.as_deref(), Some("jr_1 failed"));
     assert_eq!(runs.num_calls(), 0, "no retry left: no search");
@@ -1227,10 +1218,13 @@ async fn a_retry_glue_has_yet_to_start_keeps_the_loop_polling_for_a_while() {
             .job_run(failed_run("jr_0", 0, None, 5))
             .build()
     });
-    let env_recent = env(&[&recent, &runs, &max_retries(1)]);
-    let output = poll::handle(&env_recent, event(json!({"runId": "nightly-sales/jr_0"})))
-        .await
-        .unwrap();
+    let env_recent = env(&[&recent, &runs]);
+    let output = poll::handle(
+        &env_recent,
+        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 1})),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (output.status, output.terminal),
         (RunStatus::Starting, false)
@@ -1245,10 +1239,13 @@ async fn a_retry_glue_has_yet_to_start_keeps_the_loop_polling_for_a_while() {
             .job_run(failed_run("jr_0", 0, None, poll::RETRY_GRACE_SECONDS + 1))
             .build()
     });
-    let env_old = env(&[&old, &runs, &max_retries(1)]);
-    let output = poll::handle(&env_old, event(json!({"runId": "nightly-sales/jr_0"})))
-        .await
-        .unwrap();
+    let env_old = env(&[&old, &runs]);
+    let output = poll::handle(
+        &env_old,
+        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 1})),
+    )
+    .await
+    .unwrap();
     assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
 }
 
@@ -1473,10 +1470,13 @@ async fn a_failed_attempt_without_completed_on_ages_from_its_last_modification()
     let get = mock!(Client::get_job_run)
         .then_output(move || GetJobRunOutput::builder().job_run(stale.clone()).build());
     let runs = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
-    let env = env(&[&get, &runs, &max_retries(1)]);
-    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
-        .await
-        .unwrap();
+    let env = env(&[&get, &runs]);
+    let output = poll::handle(
+        &env,
+        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 1})),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (output.status, output.terminal),
         (RunStatus::Failed, true),
@@ -1541,10 +1541,13 @@ async fn a_failed_run_carries_its_error_log_redacted_and_what_it_used() {
                 .build()
         });
         let logs = log_events(DRIVER_LOG);
-        let env = env(&[&get, &max_retries(0)]).with_logs(common::logs_client(&[&logs]));
-        let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
-            .await
-            .unwrap();
+        let env = env(&[&get]).with_logs(common::logs_client(&[&logs]));
+        let output = poll::handle(
+            &env,
+            event(json!({"runId": "nightly-sales/jr_9", "maxRetries": 0})),
+        )
+        .await
+        .unwrap();
         assert_eq!(output.status, RunStatus::Failed);
         let diagnosis = output.diagnosis.clone().expect("a diagnosis");
         assert_eq!(diagnosis.log_group, "/aws-glue/jobs/error");
@@ -1589,10 +1592,13 @@ async fn an_unreadable_log_gives_no_diagnosis_and_the_same_outcome() {
         common::logs_client(&[&denied]),
         common::logs_client(&[&common::no_log_group()]),
     ] {
-        let env = env(&[&get, &max_retries(0)]).with_logs(logs);
-        let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
-            .await
-            .unwrap();
+        let env = env(&[&get]).with_logs(logs);
+        let output = poll::handle(
+            &env,
+            event(json!({"runId": "nightly-sales/jr_9", "maxRetries": 0})),
+        )
+        .await
+        .unwrap();
         assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
         assert_eq!(output.diagnosis, None);
         assert_eq!(output.dpu_seconds, Some(1200.0));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_glue::types::WorkerType;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use polysync_glue::config::Config;
-use polysync_glue::event::{PollOutput, Source};
+use polysync_glue::event::{PollOutput, Source, StartOutput};
 use polysync_glue::status::RunStatus;
 use polysync_glue::{cancel, discover, poll, start, PolysyncError, Services};
 use polysync_glue_integration::{unique, Definition, StandIn, FUNCTION_ARN};
@@ -161,13 +161,14 @@ async fn start_reports_where_each_compute_value_came_from() {
     );
 }
 
-async fn poll_until_terminal(env: &Services, run_id: &str) -> (Vec<String>, PollOutput) {
+/// Polls as the state machine does: the run and what start told of its job.
+async fn poll_until_terminal(env: &Services, started: &StartOutput) -> (Vec<String>, PollOutput) {
+    let run_id = &started.run_id;
+    let told = json!({ "runId": run_id, "maxRetries": started.max_retries });
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen: Vec<String> = Vec::new();
     loop {
-        let output = poll::handle(env, event(json!({ "runId": run_id })))
-            .await
-            .unwrap();
+        let output = poll::handle(env, event(told.clone())).await.unwrap();
         let state = output.glue_state.clone().unwrap_or_default();
         if seen.last() != Some(&state) {
             seen.push(state);
@@ -213,7 +214,7 @@ async fn poll_follows_a_run_to_each_final_state() {
         let started = start::handle(&env, event(json!({"job": {"externalId": name}})))
             .await
             .unwrap();
-        let (seen, last) = poll_until_terminal(&env, &started.run_id).await;
+        let (seen, last) = poll_until_terminal(&env, &started).await;
         assert_eq!(seen, ["STARTING", "WAITING", "RUNNING", end], "{end}");
         assert_eq!(last.status, status, "{end}");
         assert!(last.terminal);
@@ -257,7 +258,7 @@ async fn cancel_stops_a_running_run_and_leaves_a_finished_one_alone() {
         .iter()
         .any(|b| b["JobName"] == name && b["JobRunIds"] == json!([started.job_run_id])));
 
-    let (seen, last) = poll_until_terminal(&env, &started.run_id).await;
+    let (seen, last) = poll_until_terminal(&env, &started).await;
     assert_eq!(seen.last().map(String::as_str), Some("STOPPED"));
     assert_eq!(last.status, RunStatus::Cancelled);
 
@@ -341,7 +342,7 @@ async fn poll_follows_glue_retry_attempts_to_the_last_outcome() {
     let started = start::handle(&env, event(json!({"job": {"externalId": name}})))
         .await
         .unwrap();
-    let (_, last) = poll_until_terminal(&env, &started.run_id).await;
+    let (_, last) = poll_until_terminal(&env, &started).await;
     assert_eq!(last.status, RunStatus::Success);
     assert_eq!(last.attempt, 1);
     let runs = standin
@@ -584,7 +585,7 @@ async fn every_kind_of_job_starts_under_platform_defaults() {
             usize::from(sent.is_none()),
             "{command}"
         );
-        let (_, last) = poll_until_terminal(&env, &started.run_id).await;
+        let (_, last) = poll_until_terminal(&env, &started).await;
         assert_eq!(last.status, RunStatus::Success, "{command}");
     }
 }
