@@ -1,10 +1,12 @@
 """What the calls added to a path cost: the release binaries, warm, through a local Lambda
 Runtime API against the Glue stand-in, two events of one function interleaved:
 
-- start without a worker pair (StartJobRun alone) and with one (GetJob first, which every sized
-  start now makes to check the job's kind);
-- poll of a run that SUCCEEDED and of one that FAILED (GetLogEvents for its diagnosis), and the
-  peak RSS of a fresh poll process serving the failure, against the SDK-only baseline's.
+- start without a worker pair (StartJobRun, then GetJobRuns and GetJob together for what poll
+  is told: the expected duration and MaxRetries) and with one (GetJob first, which every sized
+  start makes to check the job's kind; then GetJobRuns);
+- poll of a run that SUCCEEDED and of one that FAILED (GetLogEvents for its diagnosis), as the
+  state machine hands them over (with the MaxRetries start told), and the peak RSS of a fresh
+  poll process serving the failure, against the SDK-only baseline's.
 
 Prints the median and 90th percentile of each and the differences.
 
@@ -65,14 +67,14 @@ def main() -> None:
 
         print(f"start ({rounds} each)")
         start, _ = compare(RELEASE / "polysync-glue-start", env, {
-            "without a pair (no GetJob)": {"job": {"externalId": "bench-job"}},
+            "without a pair (reads after the start)": {"job": {"externalId": "bench-job"}},
             "with a pair (GetJob first)": {"job": {"externalId": "bench-job",
                                                    "attributes": {"glueWorkerType": "G.2X", "glueNumberOfWorkers": 4}}},
         }, rounds)
         report(start)
 
         print(f"poll ({rounds} each)")
-        failed_event = {"runId": f"bench-failed/{failed}"}
+        failed_event = {"runId": f"bench-failed/{failed}", "maxRetries": 0}
         poll, _ = compare(RELEASE / "polysync-glue-poll", env, {
             "a SUCCEEDED run": events["polysync-glue-poll"],
             "a FAILED run (diagnosis read)": failed_event,

@@ -13,10 +13,11 @@ use crate::error::{from_sdk, PolysyncError, RequestTarget};
 pub const MIN_RUNS: usize = 5;
 /// The newest successful runs that count: recent enough to follow a job whose data grows.
 pub const MAX_RUNS: usize = 20;
-/// The scan is bounded: GetJobRuns pages of this size (Glue allows 1–200) ...
-const PAGE_SIZE: i32 = 100;
-/// ... and at most this many pages, so a job that mostly fails costs at most two calls.
-const MAX_PAGES: usize = 2;
+/// The scan is bounded: GetJobRuns pages of this size (Glue allows 1–200), small enough that
+/// the first page usually holds the 20 newest successes of a job that mostly succeeds ...
+const PAGE_SIZE: i32 = 50;
+/// ... and at most this many pages (200 runs), for a job that mostly fails.
+const MAX_PAGES: usize = 4;
 /// Reading the history is best effort: the run has started, and the start must answer.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
