@@ -114,8 +114,9 @@ def test_a_failure_seen_by_a_child_fails_the_parent_the_same_way(product, budget
 
 
 def test_stopping_the_parent_mid_way_stops_the_child_s_run(product, budget_machine):
-    job = unique("e2e-long-aborted")
-    product.create_job(job)
+    # A streaming job: its run lives until stopped, followed by one child after another.
+    job = unique("e2e-streaming-aborted")
+    product.create_job(job, command="gluestreaming")
     product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
     parent = product.start_execution(unique("exec"), {"job": {"externalId": job}}, budget_machine)
     deadline = time.monotonic() + 60
