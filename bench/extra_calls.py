@@ -1,9 +1,11 @@
 """What the calls added to a path cost: the release binaries, warm, through a local Lambda
 Runtime API against the Glue stand-in, two events of one function interleaved:
 
-- start without a worker pair (StartJobRun, then GetJobRuns and GetJob together for what poll
-  is told: the expected duration and MaxRetries) and with one (GetJob first, which every sized
-  start makes to check the job's kind; then GetJobRuns);
+- start of a job with 25 past successes, without a worker pair (StartJobRun, then one page of
+  GetJobRuns and GetJob together for what poll is told: the expected duration and MaxRetries)
+  and with one (GetJob first, which every sized start makes to check the job's kind; then
+  GetJobRuns); and of a job none of whose runs counts (runs of 0 s), which scans the most:
+  four pages;
 - poll of a run that SUCCEEDED and of one that FAILED (GetLogEvents for its diagnosis), as the
   state machine hands them over (with the MaxRetries start told), and the peak RSS of a fresh
   poll process serving the failure, against the SDK-only baseline's.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +51,10 @@ def compare(binary: Path, env: dict, events: dict, rounds: int) -> tuple[dict, f
 
 def report(figures: dict) -> None:
     for name, (median, p90) in figures.items():
-        print(f"  {name:<40} median {median:6.2f} ms   p90 {p90:6.2f} ms")
+        print(f"  {name:<44} median {median:6.2f} ms   p90 {p90:6.2f} ms")
     medians = [median for median, _ in figures.values()]
-    print(f"  difference at the median: {medians[1] - medians[0]:.2f} ms")
+    for other in medians[1:]:
+        print(f"  difference at the median: {other - medians[0]:.2f} ms")
 
 
 def main() -> None:
@@ -65,11 +69,20 @@ def main() -> None:
         failed = product.glue.start_job_run(JobName="bench-failed", Arguments={"--token": "bench-secret"})["JobRunId"]
         assert product.glue.get_job_run(JobName="bench-failed", RunId=failed)["JobRun"]["JobRunState"] == "FAILED"
 
+        # A job with a history: 25 runs of about a second, all succeeded.
+        product.create_job("bench-history", ExecutionProperty={"MaxConcurrentRuns": 1000})
+        product.script("bench-history", {"starting": 0, "running": 1, "end": "SUCCEEDED"})
+        for _ in range(25):
+            product.glue.start_job_run(JobName="bench-history")
+        time.sleep(2.5)
+        assert all(r["JobRunState"] == "SUCCEEDED" for r in product.runs("bench-history"))
+
         print(f"start ({rounds} each)")
         start, _ = compare(RELEASE / "polysync-glue-start", env, {
-            "without a pair (reads after the start)": {"job": {"externalId": "bench-job"}},
-            "with a pair (GetJob first)": {"job": {"externalId": "bench-job",
+            "25 past successes, no pair (reads after)": {"job": {"externalId": "bench-history"}},
+            "25 past successes, a pair (GetJob first)": {"job": {"externalId": "bench-history",
                                                    "attributes": {"glueWorkerType": "G.2X", "glueNumberOfWorkers": 4}}},
+            "no run that counts (four pages)": {"job": {"externalId": "bench-job"}},
         }, rounds)
         report(start)
 
