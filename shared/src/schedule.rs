@@ -481,22 +481,21 @@ pub enum Policy {
 const SAMPLED_RUNS: u64 = 201;
 
 impl SteadyJob {
+    /// The duration at quantile `q` of the job's even spread.
+    fn duration_at(&self, q: f64) -> u64 {
+        (self.median_seconds as f64 * (1.0 + self.spread * (2.0 * q - 1.0))).round() as u64
+    }
+
     pub fn history(&self) -> ExpectedDuration {
-        let at = |q: f64| {
-            (self.median_seconds as f64 * (1.0 + self.spread * (2.0 * q - 1.0))).round() as u64
-        };
         ExpectedDuration {
             runs: 20,
-            p50_seconds: at(0.5),
-            p90_seconds: at(0.9),
+            p50_seconds: self.duration_at(0.5),
+            p90_seconds: self.duration_at(0.9),
         }
     }
 
     pub fn runs(&self) -> impl Iterator<Item = u64> + '_ {
-        (0..SAMPLED_RUNS).map(|i| {
-            let q = (i as f64 + 0.5) / SAMPLED_RUNS as f64;
-            (self.median_seconds as f64 * (1.0 + self.spread * (2.0 * q - 1.0))).round() as u64
-        })
+        (0..SAMPLED_RUNS).map(|i| self.duration_at((i as f64 + 0.5) / SAMPLED_RUNS as f64))
     }
 
     pub fn outcome(&self, policy: Policy, bounds: PollBounds) -> Outcome {

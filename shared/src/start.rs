@@ -217,7 +217,7 @@ async fn start(
 }
 
 /// What poll is told about the job, read once the run exists.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct JobKnowledge {
     expected_duration: Option<ExpectedDuration>,
     max_retries: Option<i32>,
@@ -225,8 +225,8 @@ struct JobKnowledge {
 
 /// What the job's recent successful runs took, and its MaxRetries (unless the definition was
 /// read already), read together after the run started. Best effort: the run exists now and
-/// the start must answer; without them poll follows the run by its age and reads MaxRetries
-/// itself when the run fails.
+/// the start must answer; without them poll follows the run by its age and gives a failed
+/// attempt the retry grace.
 ///
 /// Boxed: nested inside the handler's future, these reads pass rustc's query depth limit when
 /// the release build computes its layout.
