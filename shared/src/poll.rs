@@ -71,8 +71,8 @@ async fn poll(
             }
             Attempt::RetryPending(failed) => {
                 let failed_id = RunId::new(&run_id.job_name, failed.id().unwrap_or_default());
-                let output =
-                    retry_pending_output(&env.region, schedule, &failed_id, &failed, now_secs);
+                let output = poll_output(&env.region, schedule, &failed_id, &failed, now_secs);
+                let output = retry_pending(output, &failed, schedule.bounds);
                 return Ok(counted(output, &request));
             }
         }
@@ -165,14 +165,7 @@ async fn follow_retries(
 }
 
 /// A failed attempt that Glue will retry: not over yet, so the loop polls again soon.
-fn retry_pending_output(
-    region: &str,
-    schedule: Schedule<'_>,
-    run_id: &RunId,
-    run: &JobRun,
-    now_secs: i64,
-) -> PollOutput {
-    let mut output = poll_output(region, schedule, run_id, run, now_secs);
+fn retry_pending(mut output: PollOutput, run: &JobRun, bounds: PollBounds) -> PollOutput {
     output.status = RunStatus::Starting;
     output.terminal = false;
     output.error_message = Some(format!(
@@ -180,7 +173,7 @@ fn retry_pending_output(
         run.attempt(),
         run.error_message().unwrap_or("no message")
     ));
-    output.next_poll_seconds = schedule.bounds.min_seconds;
+    output.next_poll_seconds = bounds.min_seconds;
     output
 }
 

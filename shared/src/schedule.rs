@@ -120,9 +120,15 @@ pub fn next_poll_seconds_expecting(
     bounds: PollBounds,
     expected: Option<&ExpectedDuration>,
 ) -> u32 {
-    match expected.and_then(|expected| Window::of(expected, bounds)) {
-        Some(window) => window.wait(u64::try_from(age_seconds).unwrap_or(0), bounds),
-        None => next_poll_seconds(age_seconds, bounds),
+    let window = expected.and_then(|expected| Window::of(expected, bounds));
+    wait_within(window, u64::try_from(age_seconds).unwrap_or(0), bounds)
+}
+
+/// The window's wait when there is one, else the age rule.
+fn wait_within(window: Option<Window>, age: u64, bounds: PollBounds) -> u32 {
+    match window {
+        Some(window) => window.wait(age, bounds),
+        None => age_rule(age, bounds),
     }
 }
 
@@ -410,10 +416,7 @@ pub fn adaptive(run_seconds: u64, bounds: PollBounds) -> PollingCost {
 /// The cost of the history-aware policy for a run whose job's history says `expected`.
 pub fn expecting(run_seconds: u64, bounds: PollBounds, expected: &ExpectedDuration) -> PollingCost {
     let window = Window::of(expected, bounds);
-    simulate(run_seconds, |age| match window {
-        Some(window) => window.wait(age, bounds),
-        None => age_rule(age, bounds),
-    })
+    simulate(run_seconds, |age| wait_within(window, age, bounds))
 }
 
 /// The cost of a fixed interval, the baseline.
