@@ -29,6 +29,14 @@ and for Step Functions:
   Lambda reports it (``X-Amz-Function-Error``), so Retry and Catch see the contract's errorType.
   An asynchronous invocation (as EventBridge makes) is accepted with 202, retried twice on a
   function error, then recorded in the function's on-failure queue.
+- Lambda's own faults, which moto's Lambda never has (``_lambda_fault``): an invocation reported
+  failed (``Lambda.ServiceException``) while the function keeps running, ``Lambda.Unknown`` (a
+  timeout, out of memory or a crash, before or after the function did its work), throttling
+  (``Lambda.TooManyRequestsException``) for a count, a rate or a stretch of seconds, and a
+  function's concurrency limit. moto's interpreter names every Lambda service error
+  ``Exception``; here it is ``Lambda.<code>`` and an error without a type ``Lambda.Unknown``, as
+  Step Functions reports them (``_lambda_failure``).
+- ``$$.Execution.RedriveCount`` in the context object (0: moto has no RedriveExecution).
 
 Control endpoints (JSON), beside the AWS APIs on the same port:
   POST   /polysync-standin/jobs/<job name>/script   body: a run script (see RunScript)
@@ -37,6 +45,9 @@ Control endpoints (JSON), beside the AWS APIs on the same port:
   GET    /polysync-standin/requests?operation=StartJobRun
   POST   /polysync-standin/lambda                   body: {"url": "<Lambda Invoke API of the binaries>"}
   POST   /polysync-standin/lambda/<function>/async  body: {"onFailure": queue URL, "maximumRetryAttempts"?, "retrySeconds"?}
+  POST   /polysync-standin/lambda/<function>/faults body: {"kind", "rate"?, "count"?, "seconds"?, "afterRunning"?}
+  POST   /polysync-standin/lambda/<function>/concurrency  body: {"limit": N}
+  GET    /polysync-standin/lambda/<function>/invocations  (how many the function received)
   GET    /polysync-standin/health
 
 Started by the test harnesses (``standins/harness.py``, ``tests/src/lib.rs``); prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
@@ -65,9 +76,11 @@ from moto.core.config import default_user_config
 from moto.glue import models as glue_models
 from moto.glue import responses as glue_responses
 from moto.glue.exceptions import ConcurrentRunsExceededException, InvalidInputException
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_sfn as sfn_service,
 )
+from moto.stepfunctions.parser.backend import execution_worker
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -96,6 +109,13 @@ _random = random.Random(int(os.environ.get("POLYSYNC_STANDIN_SEED", "7")))
 _lambda_url: list[str] = []
 # Per function name: {"onFailure": queue URL, "maximumRetryAttempts", "retrySeconds"}.
 _async: dict[str, dict[str, Any]] = {}
+# Per function name: faults ({"kind", "rate"?, "count"?, "until"?, "afterRunning"?}), the
+# concurrency limit, how many invocations run now and how many arrived in all.
+LAMBDA_FAULT_KINDS = {"service-error", "unknown", "throttle"}
+_lambda_faults: dict[str, list[dict[str, Any]]] = {}
+_lambda_limits: dict[str, int] = {}
+_lambda_running: dict[str, int] = {}
+_lambda_invocations: dict[str, int] = {}
 LAMBDA_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
@@ -382,6 +402,57 @@ def _sfn_response(self: Any, response: Any, *args: Any, **kwargs: Any) -> None:
             response[_api_name(key)] = response.pop(key)
 
 
+# --- Step Functions: Lambda's errors as Step Functions names them -------------------------------
+#
+# "Lambda errors are reported as Lambda.<exception>" (ClientExecutionTimeoutException,
+# ServiceException, AWSLambdaException, SdkClientException, TooManyRequestsException), and
+# "unhandled errors in Lambda are reported as Lambda.Unknown. These include out-of-memory errors
+# and function timeouts" (Step Functions developer guide, "Handle Lambda service exceptions",
+# docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). moto 5.2's
+# StateTaskLambda names both "Exception", which no Retry of a real state machine matches, so a
+# test against it would pass whatever the ASL retries.
+UNKNOWN_CAUSE = "The cause could not be determined because Lambda did not return an error type."
+
+
+def _lambda_failure(self: Any, env: Any, ex: Exception) -> Any:
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    if isinstance(ex, ClientError):
+        error = f"Lambda.{ex.response['Error']['Code']}"
+        cause = ex.response["Error"].get("Message", "")
+    elif isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException):
+        try:
+            error = json.loads(ex.payload)["errorType"]
+            cause = ex.payload
+        except (ValueError, KeyError, TypeError):
+            error = "Lambda.Unknown"
+            cause = f"{UNKNOWN_CAUSE} Returned payload: {ex.payload}"
+    else:
+        return _original_lambda_failure(self, env, ex)
+    return FailureEvent(
+        env=env,
+        error_name=CustomErrorName(error),
+        event_type=HistoryEventType.LambdaFunctionFailed,
+        event_details=EventDetails(
+            lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error, cause=cause)
+        ),
+    )
+
+
+def _execution_data(**fields: Any) -> dict[str, Any]:
+    # Step Functions' context object has Execution.RedriveCount (0 until redriven).
+    return {**fields, "RedriveCount": 0}
+
+
+_original_lambda_failure = state_task_lambda.StateTaskLambda._from_error
+state_task_lambda.StateTaskLambda._from_error = _lambda_failure
+execution_worker.ExecutionData = _execution_data
+
 _original_sfn_parameters = sfn_service.StateTaskServiceSfn._normalise_parameters
 sfn_service.StateTaskServiceSfn._normalise_parameters = _sfn_parameters
 sfn_service.StateTaskServiceSfn._normalise_response = _sfn_response
@@ -396,10 +467,14 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 def _pick_fault(operation: str, job_name: str | None) -> dict[str, Any] | None:
     with _lock:
-        for fault in _faults:
-            if fault["operation"] not in (operation, "*"):
-                continue
-            if fault.get("job") not in (None, job_name):
+        return _first_due([f for f in _faults if f["operation"] in (operation, "*") and f.get("job") in (None, job_name)])
+
+
+def _first_due(faults: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first fault that strikes now: by its count, within its stretch of time, or at its rate."""
+    with _lock:
+        for fault in faults:
+            if fault.get("until") is not None and time.time() >= fault["until"]:
                 continue
             if fault.get("count") is not None:
                 if fault["count"] <= 0:
@@ -434,11 +509,32 @@ def _control(request: Request) -> Response:
     if path == "faults" and request.method == "DELETE":
         with _lock:
             _faults.clear()
+            _lambda_faults.clear()
+            _lambda_limits.clear()
         return _json(200, {})
     if path == "lambda" and request.method == "POST":
         with _lock:
             _lambda_url[:] = [request.get_json(force=True)["url"].rstrip("/")]
         return _json(200, {"url": _lambda_url[0]})
+    if path.startswith("lambda/") and path.endswith("/faults") and request.method == "POST":
+        function = unquote(path[len("lambda/"):-len("/faults")])
+        fault = request.get_json(force=True)
+        if fault.get("kind") not in LAMBDA_FAULT_KINDS:
+            return _json(400, {"error": f"kind must be one of {', '.join(sorted(LAMBDA_FAULT_KINDS))}"})
+        if fault.get("seconds") is not None:
+            fault["until"] = time.time() + float(fault["seconds"])
+        with _lock:
+            _lambda_faults.setdefault(function, []).append(fault)
+        return _json(200, {"function": function, **fault})
+    if path.startswith("lambda/") and path.endswith("/concurrency") and request.method == "POST":
+        function = unquote(path[len("lambda/"):-len("/concurrency")])
+        with _lock:
+            _lambda_limits[function] = int(request.get_json(force=True)["limit"])
+        return _json(200, {"function": function, "limit": _lambda_limits[function]})
+    if path.startswith("lambda/") and path.endswith("/invocations") and request.method == "GET":
+        function = unquote(path[len("lambda/"):-len("/invocations")])
+        with _lock:
+            return _json(200, {"function": function, "invocations": _lambda_invocations.get(function, 0)})
     if path.startswith("lambda/") and path.endswith("/async") and request.method == "POST":
         function = unquote(path[len("lambda/"):-len("/async")])
         with _lock:
@@ -493,9 +589,58 @@ class StandIn:
         return Response("injected server fault", status=500, content_type="text/plain")(environ, start_response)
 
 
+def _lambda_error(status: int, code: str, message: str) -> Response:
+    """An error of the Lambda service itself, as its Invoke API answers one (rest-json: the code
+    in x-amzn-ErrorType); Step Functions reports it as Lambda.<code>."""
+    return _json(status, {"Type": "Service" if status >= 500 else "User", "message": message},
+                 {"x-amzn-ErrorType": code})
+
+
 def _invoke_lambda(function: str, payload: bytes) -> Response:
-    """Runs the real binary through the configured Lambda Invoke API."""
+    """Runs the real binary, unless one of Lambda's own faults strikes first (``_lambda_fault``).
+
+    Sources for each fault, Lambda developer guide: "Lambda function scaling" (an invocation over
+    the concurrency limit is throttled: 429 TooManyRequestsException, ReservedFunctionConcurrent
+    InvocationLimitExceeded); "Invoke" API reference (ServiceException, 500: "The Lambda service
+    encountered an internal error"); a function that times out or crashes answers a function
+    error whose payload has no errorType (Step Functions: Lambda.Unknown). An invocation can be
+    reported failed while the function still runs: the client's side of the call ended, not the
+    function (issue 18; Step Functions then retries at once)."""
     name = function.split(":function:")[-1].split(":")[0]  # an ARN, maybe with a qualifier
+    with _lock:
+        _lambda_invocations[name] = _lambda_invocations.get(name, 0) + 1
+        fault = _first_due(_lambda_faults.get(name, []))
+        limit = _lambda_limits.get(name)
+        if fault is None and limit is not None and _lambda_running.get(name, 0) >= limit:
+            return _lambda_error(429, "TooManyRequestsException",
+                                 "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded)")
+        _lambda_running[name] = _lambda_running.get(name, 0) + 1
+    try:
+        return _lambda_fault(name, function, payload, fault) if fault else _run_lambda(name, payload)
+    finally:
+        with _lock:
+            _lambda_running[name] -= 1
+
+
+def _lambda_fault(name: str, function: str, payload: bytes, fault: dict[str, Any]) -> Response:
+    kind = fault["kind"]
+    if kind == "throttle":
+        return _lambda_error(429, "TooManyRequestsException", "Rate Exceeded.")
+    if kind == "service-error":
+        # The function goes on running; only the caller is told it failed.
+        threading.Thread(target=_run_lambda, args=(name, payload), daemon=True).start()
+        return _lambda_error(500, "ServiceException", "The Lambda service encountered an internal error.")
+    # unknown: a timeout or a crash; "afterRunning", once the function did its work.
+    if fault.get("afterRunning"):
+        _run_lambda(name, payload)
+    timed_out = {"errorMessage": f"{_now().isoformat()} Task timed out after 60.00 seconds"}
+    return Response(json.dumps(timed_out), status=200, content_type="application/json",
+                    headers={"X-Amz-Function-Error": "Unhandled"})
+
+
+def _run_lambda(name: str, payload: bytes) -> Response:
+    """Runs the real binary through the configured Lambda Invoke API."""
+    function = name
     if not _lambda_url:
         return _json(404, {"Type": "User", "message": f"Function not found: {function} (no Lambda runtime set)"},
                      {"x-amzn-ErrorType": "ResourceNotFoundException"})

@@ -8,11 +8,13 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde::Deserialize;
 use serde_json::Value;
 
+use aws_sdk_sfn::types::ExecutionStatus;
+
 use crate::error::{from_sdk, from_states_sdk, glue_error, PolysyncError, RequestTarget};
 use crate::event::{parse_event, CancelOutput};
 use crate::glue::{
-    account_of, find_tagged_run, get_job_run, now, time_left, within_deadline, Services,
-    DEADLINE_MARGIN,
+    account_of, find_recent_run, find_tagged_run, get_job_run, now, time_left, within_deadline,
+    Services, DEADLINE_MARGIN,
 };
 use crate::run_id::RunId;
 use crate::status::{is_terminal, RunStatus};
@@ -27,6 +29,8 @@ const INTERRUPTED_EXECUTION_STATUSES: [&str; 2] = ["ABORTED", "TIMED_OUT"];
 pub const START_WINDOW: Duration = Duration::from_secs(75);
 /// How often cancel looks again within that window.
 pub const LOOK_AGAIN_EVERY: Duration = Duration::from_secs(2);
+/// More retry attempts than Glue makes of one run (MaxRetries is at most 10).
+const MAX_ATTEMPTS_FOLLOWED: usize = 11;
 
 #[derive(Debug, Deserialize)]
 struct RunIdEvent {
@@ -43,10 +47,9 @@ struct ExecutionStatusChange {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ExecutionDetail {
-    /// Where DescribeExecution reads the input from when the event leaves it out.
-    #[serde(default)]
-    execution_arn: Option<String>,
-    /// The execution name: the state machine passes it to start as `executionId`.
+    /// The state machine tags the run with it (`$$.Execution.Id`): unique across state
+    /// machines, stacks and accounts, so only this execution's run is ever stopped.
+    execution_arn: String,
     name: String,
     status: String,
     /// The execution input, as a JSON string; absent past 248 KB of input and output
@@ -61,6 +64,20 @@ struct ExecutionDetail {
 enum CancelRequest {
     Run(RunId),
     Execution(ExecutionDetail),
+}
+
+/// What an ended execution leaves to stop.
+enum ExecutionRun {
+    /// The run it started (or followed), to be stopped.
+    Found(RunId),
+    /// Nothing of its own to stop, and why.
+    NothingToStop(CancelOutput),
+}
+
+/// What Step Functions says of the execution now: its status and input, when it can be read.
+struct Described {
+    status: Option<ExecutionStatus>,
+    input: Option<String>,
 }
 
 fn parse_request(event: Value) -> Result<CancelRequest, PolysyncError> {
@@ -89,12 +106,14 @@ pub async fn handle(
             CancelRequest::Run(run_id) => run_id,
             CancelRequest::Execution(detail) => {
                 match run_of_execution(env, account, &detail, &context).await? {
-                    Ok(run_id) => run_id,
-                    Err(nothing_to_stop) => return Ok(nothing_to_stop),
+                    ExecutionRun::Found(run_id) => run_id,
+                    ExecutionRun::NothingToStop(output) => return Ok(output),
                 }
             }
         };
-        stop(env, env.request_target(account, &run_id.job_name), &run_id).await
+        let target = env.request_target(account, &run_id.job_name);
+        let newest = newest_attempt(&env.glue, target, &run_id).await?;
+        stop(env, target, &newest).await
     })
     .await
 }
@@ -109,28 +128,35 @@ fn nothing_to_stop(message: String) -> CancelOutput {
     }
 }
 
-/// The execution's input: from the event, else read with DescribeExecution.
-async fn execution_input(
-    env: &Services,
-    detail: &ExecutionDetail,
-) -> Result<String, PolysyncError> {
-    if let Some(input) = &detail.input {
-        return Ok(input.clone());
-    }
-    let arn = detail.execution_arn.as_deref().ok_or_else(|| {
-        PolysyncError::invalid(
-            "detail.executionArn",
-            "is needed to read the execution's input, which the event left out",
-        )
-    })?;
-    let described = env
+/// The execution as Step Functions has it now. One that cannot be read, because it no longer
+/// exists or the function may not read it, is taken to have ended as the event says.
+async fn describe(env: &Services, detail: &ExecutionDetail) -> Result<Described, PolysyncError> {
+    match env
         .states()
         .describe_execution()
-        .execution_arn(arn)
+        .execution_arn(&detail.execution_arn)
         .send()
         .await
-        .map_err(|e| from_states_sdk("DescribeExecution", e))?;
-    Ok(described.input().unwrap_or("{}").to_owned())
+    {
+        Ok(described) => Ok(Described {
+            status: Some(described.status().clone()),
+            input: described.input().map(str::to_owned),
+        }),
+        Err(error) => {
+            let gone = error.as_service_error().is_some_and(|e| {
+                e.is_execution_does_not_exist() || e.meta().code() == Some("AccessDeniedException")
+            });
+            if gone {
+                tracing::warn!(execution = %detail.execution_arn, "execution unreadable; taken as ended");
+                Ok(Described {
+                    status: None,
+                    input: None,
+                })
+            } else {
+                Err(from_states_sdk("DescribeExecution", error))
+            }
+        }
+    }
 }
 
 /// The run an ended execution started, or the output that says there is nothing to stop.
@@ -139,19 +165,41 @@ async fn run_of_execution(
     account: Option<&str>,
     detail: &ExecutionDetail,
     context: &Context,
-) -> Result<Result<RunId, CancelOutput>, PolysyncError> {
+) -> Result<ExecutionRun, PolysyncError> {
     let name = &detail.name;
+    let nothing = |message: String| Ok(ExecutionRun::NothingToStop(nothing_to_stop(message)));
     if !ENDED_EXECUTION_STATUSES.contains(&detail.status.as_str()) {
-        return Ok(Err(nothing_to_stop(format!(
+        return nothing(format!(
             "execution {name} is {}; only ABORTED, TIMED_OUT and FAILED executions have runs to stop",
             detail.status
-        ))));
+        ));
     }
-    let input: Value = serde_json::from_str(&execution_input(env, detail).await?)
+    // A late or replayed event of an execution that was redriven since: its run is followed
+    // again, and must not be stopped.
+    let described = describe(env, detail).await?;
+    if described.status == Some(ExecutionStatus::Running) {
+        return nothing(format!(
+            "execution {name} is running again (redriven); its run is not stopped"
+        ));
+    }
+    let input = match (&detail.input, described.input) {
+        (Some(input), _) => input.clone(),
+        (None, Some(input)) => input,
+        (None, None) => {
+            return nothing(format!(
+                "the input of execution {name} is neither in the event nor readable; nothing \
+                 to stop"
+            ))
+        }
+    };
+    let input: Value = serde_json::from_str(&input)
         .map_err(|e| PolysyncError::invalid("detail.input", format!("is not JSON: {e}")))?;
     // An execution that follows a run it did not start (a child execution) names it.
     if let Some(run_id) = input.get("runId").and_then(Value::as_str) {
-        return Ok(Ok(RunId::parse("detail.input.runId", run_id)?));
+        return Ok(ExecutionRun::Found(RunId::parse(
+            "detail.input.runId",
+            run_id,
+        )?));
     }
     // Only the job's name is needed: an input start refused for another field still names it.
     let Some(job_name) = input
@@ -159,43 +207,76 @@ async fn run_of_execution(
         .and_then(Value::as_str)
         .filter(|job| !job.trim().is_empty())
     else {
-        return Ok(Err(nothing_to_stop(format!(
+        return nothing(format!(
             "execution {name} names no Glue job (job.externalId) in its input: start refused \
              it, so it started no run; nothing to stop"
-        ))));
+        ));
     };
     let target = env.request_target(account, job_name);
     let ended_ms = detail
         .stop_date
         .unwrap_or_else(|| now().to_millis().unwrap_or(0));
+    let window_ends_ms = ended_ms.saturating_add(START_WINDOW.as_millis() as i64);
+    // A run that started after the window is a later, redriven attempt's, not this end's.
+    let of_this_end = |run: &JobRun| {
+        run.started_on()
+            .and_then(|started| started.to_millis().ok())
+            .is_none_or(|started_ms| started_ms <= window_ends_ms)
+    };
     let may_still_start = INTERRUPTED_EXECUTION_STATUSES.contains(&detail.status.as_str());
     loop {
-        match find_tagged_run(&env.glue, target, name).await {
+        match find_tagged_run(&env.glue, target, &detail.execution_arn, of_this_end).await {
             Ok(Some(run)) => {
-                return Ok(Ok(RunId::new(job_name, run.id().unwrap_or_default())));
+                return Ok(ExecutionRun::Found(RunId::new(
+                    job_name,
+                    run.id().unwrap_or_default(),
+                )));
             }
             Err(PolysyncError::Glue { code, .. }) if code == "EntityNotFoundException" => {
-                return Ok(Err(nothing_to_stop(format!(
+                return nothing(format!(
                     "Glue job {job_name} does not exist, so execution {name} started no run; \
                      nothing to stop"
-                ))));
+                ));
             }
             Err(other) => return Err(other),
             Ok(None) => {}
         }
         // A start still under way when the execution ended makes its run later: look again
         // until it can no longer appear, or this invocation must answer.
-        let window_ends_ms = ended_ms.saturating_add(START_WINDOW.as_millis() as i64);
         let now_ms = now().to_millis().unwrap_or(i64::MAX);
         let time_for_another_look = time_left(context)
             .is_none_or(|left| left > LOOK_AGAIN_EVERY + DEADLINE_MARGIN + DEADLINE_MARGIN);
         if !may_still_start || now_ms >= window_ends_ms || !time_for_another_look {
-            return Ok(Err(nothing_to_stop(format!(
-                "no run of Glue job {job_name} is tagged with execution {name}; nothing to stop"
-            ))));
+            return nothing(format!(
+                "no run of Glue job {job_name} is tagged with execution {} within its start \
+                 window; nothing to stop",
+                detail.execution_arn
+            ));
         }
         tokio::time::sleep(LOOK_AGAIN_EVERY).await;
     }
+}
+
+/// The newest of Glue's retry attempts of a run (`PreviousRunId`): the one that may be live.
+async fn newest_attempt(
+    glue: &aws_sdk_glue::Client,
+    target: RequestTarget<'_>,
+    given: &RunId,
+) -> Result<RunId, PolysyncError> {
+    let mut run_id = given.clone();
+    // Glue retries a run at most MaxRetries times (at most 10); the bound only ends a loop.
+    for _ in 0..MAX_ATTEMPTS_FOLLOWED {
+        let current = run_id.job_run_id.clone();
+        let next = find_recent_run(glue, target, |run| {
+            run.previous_run_id() == Some(current.as_str())
+        })
+        .await?;
+        match next.and_then(|run| run.id().map(str::to_owned)) {
+            Some(next_id) => run_id = RunId::new(&run_id.job_name, &next_id),
+            None => break,
+        }
+    }
+    Ok(run_id)
 }
 
 fn output(run_id: &RunId, run: &JobRun, stop_requested: bool, message: String) -> CancelOutput {

@@ -252,16 +252,19 @@ pub async fn find_recent_run(
     Ok(None)
 }
 
-/// The newest run of the job tagged with `execution_id` (`--polysync-execution-id`).
+/// The newest run of the job tagged with `execution_id` (`--polysync-execution-id`) that is
+/// `also` what the caller looks for.
 pub async fn find_tagged_run(
     glue: &Client,
     target: RequestTarget<'_>,
     execution_id: &str,
+    also: impl Fn(&JobRun) -> bool,
 ) -> Result<Option<JobRun>, PolysyncError> {
     find_recent_run(glue, target, |run| {
         run.arguments()
             .and_then(|arguments| arguments.get(EXECUTION_ID_KEY))
             .is_some_and(|tag| tag == execution_id)
+            && also(run)
     })
     .await
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::config::PollBounds;
 use crate::diagnosis::{diagnose, dpu_seconds};
-use crate::error::{PolysyncError, RequestTarget};
+use crate::error::{from_sdk, PolysyncError, RequestTarget};
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::glue::{
     account_of, find_recent_run, format_time, get_job_run, now, within_deadline, Services,
@@ -55,15 +55,13 @@ async fn poll(
         expected: request.expected_duration.as_ref(),
     };
     let (output, last) = if state.is_some_and(|s| RETRIED_STATES.contains(&s)) {
-        match follow_retries(
-            &env.glue,
-            target,
-            run.clone(),
-            request.max_retries,
-            now_secs,
-        )
-        .await?
-        {
+        // A poll without what start told (just a runId) reads MaxRetries from the definition:
+        // a job without retries must fail at once, not after the retry grace.
+        let max_retries = match request.max_retries {
+            Some(max) => max,
+            None => read_max_retries(&env.glue, target).await?,
+        };
+        match follow_retries(&env.glue, target, run.clone(), max_retries, now_secs).await? {
             Attempt::Final(last) => {
                 let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
                 let output = poll_output(&env.region, schedule, &last_id, &last, now_secs);
@@ -80,7 +78,115 @@ async fn poll(
         let output = poll_output(&env.region, schedule, &run_id, &run, now_secs);
         (output, run)
     };
-    Ok(counted(with_diagnosis(env, output, &last).await, &request))
+    let output = within_cause_limit(with_diagnosis(env, output, &last).await);
+    Ok(counted(output, &request))
+}
+
+/// Step Functions' limit on a Fail state's cause (and an error's), in characters.
+pub const CAUSE_LIMIT_CHARS: usize = 32_768;
+/// The state machine's Fail cause is this output as JSON (`States.JsonToString($.poll)`), with
+/// room left for the fields the state machine counts in after the poll.
+const OUTPUT_BUDGET_CHARS: usize = CAUSE_LIMIT_CHARS - 512;
+/// What is kept of an error message that would not fit otherwise.
+const SHORTEST_ERROR_MESSAGE_CHARS: usize = 1_000;
+
+/// Keeps the output's JSON within the cause Step Functions accepts: the oldest diagnosis lines
+/// go first (the traceback's end is kept), then the error message is cut.
+pub fn within_cause_limit(mut output: PollOutput) -> PollOutput {
+    let size = |output: &PollOutput| {
+        serde_json::to_string(output).map_or(usize::MAX, |json| json.chars().count())
+    };
+    while size(&output) > OUTPUT_BUDGET_CHARS {
+        if let Some(diagnosis) = output.diagnosis.as_mut().filter(|d| !d.lines.is_empty()) {
+            diagnosis.lines.remove(0);
+            continue;
+        }
+        let excess = size(&output) - OUTPUT_BUDGET_CHARS;
+        match output.error_message.as_mut() {
+            Some(message) if message.chars().count() > SHORTEST_ERROR_MESSAGE_CHARS => {
+                // A character may take up to six in JSON (\u001b): cut at least the excess.
+                let keep = message
+                    .chars()
+                    .count()
+                    .saturating_sub(excess + CUT_MARK.len())
+                    .max(SHORTEST_ERROR_MESSAGE_CHARS);
+                *message = message.chars().take(keep).collect();
+                message.push_str(CUT_MARK);
+            }
+            _ => break,
+        }
+    }
+    output
+}
+
+const CUT_MARK: &str = " [cut to fit Step Functions' cause limit]";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::Diagnosis;
+
+    fn failed_output(message: String, lines: Vec<String>) -> PollOutput {
+        let run = JobRun::builder()
+            .id("jr_1")
+            .job_run_state(aws_sdk_glue::types::JobRunState::Failed)
+            .error_message(message)
+            .build();
+        let schedule = Schedule {
+            bounds: PollBounds::default(),
+            expected: None,
+        };
+        let run_id = RunId::new("nightly-sales", "jr_1");
+        let mut output = poll_output("us-east-1", schedule, &run_id, &run, 0);
+        output.diagnosis = Some(Diagnosis {
+            log_group: "/aws-glue/jobs/error".to_owned(),
+            log_stream: "jr_1".to_owned(),
+            lines,
+            logs_url: "https://console.aws.amazon.com/cloudwatch/home".to_owned(),
+        });
+        output
+    }
+
+    fn cause_chars(output: &PollOutput) -> usize {
+        serde_json::to_string(output).unwrap().chars().count()
+    }
+
+    #[test]
+    fn the_fail_cause_stays_within_step_functions_limit_whatever_glue_wrote() {
+        // Twenty lines of 500 characters that JSON escapes sixfold, and a huge message.
+        let lines: Vec<String> = (0..20)
+            .map(|n| format!("{n:02}{}", "\u{1b}".repeat(498)))
+            .collect();
+        let output = within_cause_limit(failed_output("E".repeat(100_000), lines));
+        assert!(
+            cause_chars(&output) <= CAUSE_LIMIT_CHARS - 512,
+            "{}",
+            cause_chars(&output)
+        );
+        let diagnosis = output.diagnosis.as_ref().unwrap();
+        assert!(diagnosis.lines.is_empty() || diagnosis.lines.last().unwrap().starts_with("19"));
+        let message = output.error_message.unwrap();
+        assert!(message.starts_with("EEEE") && message.ends_with(CUT_MARK));
+    }
+
+    #[test]
+    fn an_output_that_fits_is_left_whole() {
+        let lines = vec!["Traceback (most recent call last):".to_owned(); 20];
+        let output = failed_output("boom".to_owned(), lines);
+        assert_eq!(within_cause_limit(output.clone()), output);
+    }
+
+    #[test]
+    fn the_newest_lines_are_kept_when_only_some_fit() {
+        let lines: Vec<String> = (0..20)
+            .map(|n| format!("{n:02}{}", "x".repeat(1_998)))
+            .collect();
+        let output = within_cause_limit(failed_output("boom".to_owned(), lines));
+        let kept = &output.diagnosis.as_ref().unwrap().lines;
+        assert!(!kept.is_empty() && kept.len() < 20);
+        assert!(kept.last().unwrap().starts_with("19"));
+        assert_eq!(output.error_message.as_deref(), Some("boom"));
+    }
 }
 
 /// Counts this poll in its execution, and hands a live run to a child execution before the
@@ -120,23 +226,37 @@ enum Attempt {
     RetryPending(JobRun),
 }
 
+/// The job definition's MaxRetries (GetJob), for a poll whose event does not carry it.
+async fn read_max_retries(glue: &Client, target: RequestTarget<'_>) -> Result<i32, PolysyncError> {
+    let answer = glue
+        .get_job()
+        .job_name(target.job_name)
+        .send()
+        .await
+        .map_err(|e| from_sdk("GetJob", Some(target), e))?;
+    answer
+        .job()
+        .map(|job| job.max_retries())
+        .ok_or_else(|| PolysyncError::GlueUnavailable {
+            operation: "GetJob",
+            detail: "the answer carried no Job".to_owned(),
+        })
+}
+
 /// Follows a failed run to its newest retry attempt (`PreviousRunId`, `Attempt`), so the
-/// execution reports the outcome of the last attempt rather than the first failure. The job's
-/// MaxRetries comes from the start output; without it (a poll called with just a runId) any
-/// failed attempt may be retried, so it gets the grace before its failure is final: poll never
-/// reads the job definition, whose model is most of the SDK code a GetJob would add to it.
+/// execution reports the outcome of the last attempt rather than the first failure.
 async fn follow_retries(
     glue: &Client,
     target: RequestTarget<'_>,
     mut run: JobRun,
-    max_retries: Option<i32>,
+    max_retries: i32,
     now_secs: i64,
 ) -> Result<Attempt, PolysyncError> {
     loop {
         let failed = run
             .job_run_state()
             .is_some_and(|s| RETRIED_STATES.contains(&s.as_str()));
-        if !failed || max_retries.is_some_and(|max| run.attempt() >= max) {
+        if !failed || run.attempt() >= max_retries {
             return Ok(Attempt::Final(run));
         }
         let failed_id = run.id().unwrap_or_default().to_owned();

@@ -759,8 +759,9 @@ mod tests {
         assert_eq!(shape.at_end, cost(1, 3));
         // ContinueInChild (6, with TaskSubmitted), ChildSucceeded (2), ExecutionSucceeded
         assert_eq!(shape.hand_over, cost(2, 9));
-        // ContinueInChild (6), CancelAbandonedRun (5), PollGaveUp (1), ExecutionFailed
-        assert_eq!(shape.most_to_end, cost(3, 13));
+        // ContinueInChild (6), ReadChildEnding (2), HowDidChildEnd (2), DescribeChildEnding (2),
+        // ChildEndedUnknown (1), ExecutionFailed
+        assert_eq!(shape.most_to_end, cost(5, 14));
         // A state added to the loop is counted: the model follows the definition.
         let mut definition: Value = serde_json::from_str(DEFINITION).unwrap();
         let states = definition["States"].as_object_mut().unwrap();
@@ -768,6 +769,88 @@ mod tests {
         states.insert("Breather".into(), json!({"Type": "Pass", "Next": "Poll"}));
         let changed = Shape::of_definition(&definition).unwrap();
         assert_eq!(changed.per_wait, cost(2, 4));
+    }
+
+    fn definition() -> Value {
+        serde_json::from_str(DEFINITION).unwrap()
+    }
+
+    /// The least a `States.MathRandom(low, high)` wait of a Pass state's Parameters can be.
+    fn least_random_wait(state: &Value) -> u64 {
+        let call = state["Parameters"]["waitSeconds.$"].as_str().unwrap();
+        let low = call
+            .strip_prefix("States.MathRandom(")
+            .and_then(|rest| rest.split(',').next())
+            .unwrap();
+        low.trim().parse().unwrap()
+    }
+
+    #[test]
+    fn polling_and_a_throttled_start_give_up_only_after_an_hour_of_failures() {
+        let definition = definition();
+        let states = &definition["States"];
+        for (rounds_limit, first, another, wait) in [
+            (
+                "PollFaultedTooLong",
+                "FirstPollFault",
+                "AnotherPollFault",
+                "WaitAfterPollFault",
+            ),
+            (
+                "StartThrottledTooLong",
+                "FirstStartThrottle",
+                "AnotherStartThrottle",
+                "WaitAfterStartThrottle",
+            ),
+        ] {
+            // Rounds 1..=limit wait; the next one gives up.
+            let limit = states[rounds_limit]["Choices"][0]["NumericGreaterThan"]
+                .as_u64()
+                .unwrap();
+            let least = least_random_wait(&states[first]).min(least_random_wait(&states[another]));
+            assert!(
+                limit * least >= 3600,
+                "{rounds_limit}: {limit} rounds of {least} s"
+            );
+            assert_eq!(states[rounds_limit]["Default"], json!(wait));
+            assert!(states[wait]["SecondsPath"]
+                .as_str()
+                .unwrap()
+                .ends_with("waitSeconds"));
+        }
+    }
+
+    #[test]
+    fn a_poll_fault_round_counts_for_at_least_the_history_it_writes() {
+        let definition = definition();
+        let states = &definition["States"];
+        let shape = Shape::of_project();
+        let most_attempts = states["Poll"]["Retry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|retrier| retrier["MaxAttempts"].as_u64().unwrap())
+            .max()
+            .unwrap();
+        // Poll entered, three events an attempt, then PollFaulted, the count, the limit check
+        // and the wait, entered and exited.
+        let round = 1 + 3 * (1 + most_attempts) + 4 * 2;
+        for counter in ["FirstPollFault", "AnotherPollFault"] {
+            let polls = states[counter]["Parameters"]["polls.$"].as_str().unwrap();
+            let counted: u64 = polls
+                .trim_end_matches(')')
+                .rsplit(',')
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            let turn = shape.per_poll.events + shape.per_wait.events;
+            assert!(
+                counted * turn >= round,
+                "{counter}: {counted} polls for {round} events"
+            );
+        }
     }
 
     #[test]

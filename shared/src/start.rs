@@ -13,7 +13,9 @@ use crate::compute::{Compute, JobCompute};
 use crate::config::{Config, JOB_NAME_PREFIX_VAR};
 use crate::error::{from_sdk, PolysyncError, RequestTarget};
 use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
-use crate::glue::{account_of, find_tagged_run, format_time, now, within_deadline, Services};
+use crate::glue::{
+    account_of, find_tagged_run, format_time, now, time_left, within_deadline, Services,
+};
 use crate::history::{read_expected_duration, ExpectedDuration, READ_TIMEOUT};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
@@ -24,8 +26,27 @@ const MAX_JOB_NAME_CHARS: usize = 255;
 /// A retried start looks for its execution's run a second time after this long before it
 /// starts one: GetJobRuns may not list a run the first attempt started moments ago.
 pub const ADOPTION_LOOK_AGAIN_AFTER: Duration = Duration::from_secs(2);
-/// Step Functions execution names are at most 80 characters; allow room for other callers.
+/// The execution ARN the state machine passes (at most about 220 characters: a state machine
+/// and an execution name of 80 each), or a bare execution name from an older caller.
 const MAX_EXECUTION_ID_CHARS: usize = 256;
+
+/// The start function's Lambda timeout (template.yaml, StartFunction `Timeout`).
+pub const START_FUNCTION_TIMEOUT: Duration = Duration::from_secs(60);
+/// An invocation sends StartJobRun only within this long of its beginning, and never after.
+/// Lambda may report an invocation failed while it still runs (`Lambda.ServiceException` and
+/// the other 500-class errors); the state machine then retries only after
+/// [`RETRY_AFTER_INTERRUPTED_START`], by which time any StartJobRun of that invocation has been
+/// sent, answered or given up ([`crate::glue::ATTEMPT_TIMEOUT`]) and its run is listed.
+pub const START_SEND_WINDOW: Duration = Duration::from_secs(20);
+/// Time for GetJobRuns to list a run StartJobRun just made.
+pub const RUN_LISTING_LAG: Duration = Duration::from_secs(15);
+/// The least `IntervalSeconds` of the Start task's retrier for the errors after which the
+/// failed invocation may still be running (statemachine/glue-job.asl.json).
+pub const RETRY_AFTER_INTERRUPTED_START: Duration = Duration::from_secs(
+    START_SEND_WINDOW.as_secs()
+        + crate::glue::ATTEMPT_TIMEOUT.as_secs()
+        + RUN_LISTING_LAG.as_secs(),
+);
 
 /// A validated start event: everything decided before Glue is called.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +176,9 @@ async fn start(
                 if look > 0 {
                     tokio::time::sleep(ADOPTION_LOOK_AGAIN_AFTER).await;
                 }
-                if let Some(run) = find_tagged_run(&env.glue, target, execution_id).await? {
+                if let Some(run) =
+                    find_tagged_run(&env.glue, target, execution_id, |_| true).await?
+                {
                     let known = job_knowledge(env, target, None).await;
                     return Ok(adopt(env, &plan, &run, known));
                 }
@@ -179,6 +202,19 @@ async fn start(
         }
     }
 
+    // Past its send window an invocation never starts a run: a retry that Step Functions made
+    // while this one ran must be able to count on it (RETRY_AFTER_INTERRUPTED_START).
+    if let Some(left) = time_left(context) {
+        if left < START_FUNCTION_TIMEOUT.saturating_sub(START_SEND_WINDOW) {
+            return Err(PolysyncError::GlueUnavailable {
+                operation: "StartJobRun",
+                detail: format!(
+                    "not sent: the reads before it outlasted the start's send window of {} s",
+                    START_SEND_WINDOW.as_secs()
+                ),
+            });
+        }
+    }
     let arguments: HashMap<String, String> = plan.arguments.entries.iter().cloned().collect();
     let (worker_type, workers) = plan.compute.worker_pair().unzip();
     let started = env
@@ -305,4 +341,57 @@ fn adopt(env: &Services, plan: &StartPlan, run: &JobRun, known: JobKnowledge) ->
         started_at,
         known,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Step Functions' names for the Lambda service's own errors ("Handle Lambda service
+    /// exceptions", Step Functions developer guide): the invocation may still be running.
+    const MAY_STILL_RUN: [&str; 4] = [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.ClientExecutionTimeoutException",
+    ];
+
+    #[test]
+    fn a_start_that_may_still_run_is_retried_only_once_it_can_no_longer_start_a_run() {
+        let definition: Value = serde_json::from_str(crate::schedule::DEFINITION).unwrap();
+        for task in ["Start", "StartAgain"] {
+            let retriers = definition["States"][task]["Retry"].as_array().unwrap();
+            for name in MAY_STILL_RUN.iter().chain(&["Lambda.Unknown"]) {
+                let retrier = retriers
+                    .iter()
+                    .find(|r| {
+                        r["ErrorEquals"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|e| e == name)
+                    })
+                    .unwrap_or_else(|| panic!("{task} does not retry {name}"));
+                // FULL jitter picks any delay from 0: it would break the guarantee.
+                assert_eq!(retrier["JitterStrategy"], "NONE", "{task}: {name}");
+                let interval = retrier["IntervalSeconds"].as_u64().unwrap();
+                assert!(
+                    interval >= RETRY_AFTER_INTERRUPTED_START.as_secs(),
+                    "{task}: {interval}"
+                );
+            }
+        }
+        assert!(START_SEND_WINDOW + crate::glue::OPERATION_TIMEOUT < START_FUNCTION_TIMEOUT);
+    }
+
+    #[test]
+    fn the_run_is_tagged_with_the_execution_arn() {
+        let definition: Value = serde_json::from_str(crate::schedule::DEFINITION).unwrap();
+        for task in ["Start", "StartAgain"] {
+            assert_eq!(
+                definition["States"][task]["Parameters"]["executionId.$"],
+                "$$.Execution.Id"
+            );
+        }
+    }
 }

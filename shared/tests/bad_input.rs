@@ -283,13 +283,17 @@ async fn malformed_poll_cancel_and_discover_events_are_refused() {
     let cancel_cases = [
         (json!({}), "event"),
         (json!({"runId": "nope"}), "runId"),
-        (json!({"detail": {"status": "ABORTED"}}), "detail.name"),
         (
-            json!({"detail": {"name": "e", "status": "ABORTED"}}),
+            json!({"detail": {"status": "ABORTED"}}),
             "detail.executionArn",
         ),
         (
-            json!({"detail": {"name": "e", "status": "ABORTED", "input": "{not json"}}),
+            json!({"detail": {"executionArn": "arn:e", "status": "ABORTED"}}),
+            "detail.name",
+        ),
+        (
+            json!({"detail": {"executionArn": "arn:e", "name": "e", "status": "ABORTED",
+                              "input": "{not json"}}),
             "detail.input",
         ),
     ];
@@ -306,7 +310,8 @@ async fn malformed_poll_cancel_and_discover_events_are_refused() {
         );
     }
     // An input that names no job is no error: nothing was started, so nothing is to stop.
-    let no_job = json!({"detail": {"name": "e", "status": "TIMED_OUT", "input": "{}"}});
+    let no_job = json!({"detail": {"executionArn": "arn:e", "name": "e", "status": "TIMED_OUT",
+                                   "input": "{}"}});
     let output = cancel::handle(&env, event(no_job)).await.unwrap();
     assert!(!output.stop_requested);
     for payload in [

@@ -117,7 +117,10 @@ fn run_in(state: JobRunState) -> JobRun {
     JobRun::builder()
         .id("jr_0123abcd")
         .job_run_state(state)
-        .arguments("--polysync-execution-id", "nightly-sales-2026-11-28")
+        .arguments(
+            "--polysync-execution-id",
+            "arn:aws:states:us-east-1:123456789012:execution:polysync-glue-job:nightly-sales-2026-11-28",
+        )
         .build()
 }
 

@@ -24,7 +24,10 @@ use polysync_glue::{cancel, discover, poll, start, PolysyncError, Services};
 use serde_json::{json, Value};
 
 mod common;
-use common::{config_of, env, env_with, event, get_job_rule, recording_start};
+use common::{
+    config_of, env, env_with, event, execution_described, get_job_rule, recording_start,
+    states_client, EXECUTION_ARN,
+};
 
 fn diagnostic(error: PolysyncError) -> Diagnostic {
     error.into()
@@ -937,8 +940,8 @@ async fn an_aborted_execution_finds_its_run_by_tag_and_stops_it() {
         .match_requests(|input| input.job_name() == Some("nightly-sales"))
         .then_output(|| {
             GetJobRunsOutput::builder()
-                .job_runs(tagged_run("jr_other", "exec-6", JobRunState::Running))
-                .job_runs(tagged_run("jr_1", "exec-7", JobRunState::Running))
+                .job_runs(tagged_run("jr_other", "exec-7", JobRunState::Running))
+                .job_runs(tagged_run("jr_1", EXECUTION_ARN, JobRunState::Running))
                 .build()
         });
     let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
@@ -953,12 +956,15 @@ async fn an_aborted_execution_finds_its_run_by_tag_and_stops_it() {
     assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
     assert_eq!(stop.num_calls(), 1);
 
+    // One look for the tag, one for a newer Glue retry attempt of the run.
+    assert_eq!(runs.num_calls(), 2);
+
     // A succeeded execution has nothing to stop and calls nothing.
     let output = cancel::handle(&env, event(execution_event("SUCCEEDED")))
         .await
         .unwrap();
     assert!(!output.stop_requested);
-    assert_eq!(runs.num_calls(), 1);
+    assert_eq!(runs.num_calls(), 2);
 }
 
 #[tokio::test]
@@ -1160,22 +1166,34 @@ async fn poll_follows_glue_retry_attempts_to_the_newest() {
 }
 
 #[tokio::test]
-async fn without_the_max_retries_start_told_a_failed_attempt_gets_the_grace() {
+async fn without_the_max_retries_start_told_poll_reads_them_from_the_definition() {
     let get = mock!(Client::get_job_run).then_output(|| {
         GetJobRunOutput::builder()
             .job_run(failed_run("jr_0", 0, None, 30))
             .build()
     });
     let none_yet = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
-    let env = env(&[&get, &none_yet]);
-    // A poll called with just a runId: Glue may still retry, so not final yet; and the job
-    // definition is never read (no GetJob rule: the fallback would fail the poll).
+    let no_retries = get_job_rule(Job::builder().name("nightly-sales").max_retries(0).build());
+    let env = env(&[&get, &none_yet, &no_retries]);
+    // A poll called with just a runId, of a job without retries: failed at once.
+    let alone = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
+        .await
+        .unwrap();
+    assert_eq!((alone.status, alone.terminal), (RunStatus::Failed, true));
+    assert_eq!(alone.error_message.as_deref(), Some("jr_0 failed"));
+    assert_eq!(no_retries.num_calls(), 1, "it read the definition");
+    assert_eq!(none_yet.num_calls(), 0, "no retry left: no search");
+
+    // Of a job that retries: the retry attempt is awaited.
+    let one_retry = get_job_rule(Job::builder().name("nightly-sales").max_retries(1).build());
+    let env = env_with(&[&get, &none_yet, &one_retry], Config::default());
     let alone = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
         .await
         .unwrap();
     assert_eq!((alone.status, alone.terminal), (RunStatus::Starting, false));
     assert_eq!(none_yet.num_calls(), 1, "it looked for the retry attempt");
-    // Told that the job has no retries, the failure is final at once.
+
+    // Told by start, poll never reads the definition.
     let told = poll::handle(
         &env,
         event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 0})),
@@ -1183,7 +1201,7 @@ async fn without_the_max_retries_start_told_a_failed_attempt_gets_the_grace() {
     .await
     .unwrap();
     assert_eq!((told.status, told.terminal), (RunStatus::Failed, true));
-    assert_eq!(none_yet.num_calls(), 1, "no retry left: no search");
+    assert_eq!(one_retry.num_calls(), 1, "no second GetJob");
 }
 
 #[tokio::test]
@@ -1306,7 +1324,7 @@ async fn an_execution_whose_input_was_left_out_is_read_with_describe_execution()
         });
     let runs = mock!(Client::get_job_runs).then_output(|| {
         GetJobRunsOutput::builder()
-            .job_runs(tagged_run("jr_1", "exec-7", JobRunState::Running))
+            .job_runs(tagged_run("jr_1", EXECUTION_ARN, JobRunState::Running))
             .build()
     });
     let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
@@ -1327,7 +1345,7 @@ async fn an_execution_whose_input_was_left_out_is_read_with_describe_execution()
     assert!(output.stop_requested);
     assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
 
-    // Without the execution's ARN there is nowhere to read it from: a clear error.
+    // Every status-change event carries the execution's ARN: without it, a clear error.
     event["detail"]
         .as_object_mut()
         .unwrap()
@@ -1405,7 +1423,7 @@ async fn an_execution_aborted_during_start_is_looked_at_again_until_its_run_appe
         .output(|| GetJobRunsOutput::builder().build())
         .output(|| {
             GetJobRunsOutput::builder()
-                .job_runs(tagged_run("jr_1", "exec-7", JobRunState::Starting))
+                .job_runs(tagged_run("jr_1", EXECUTION_ARN, JobRunState::Starting))
                 .build()
         })
         .build();
@@ -1787,4 +1805,180 @@ async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
     .await
     .unwrap();
     assert!(over.terminal && !over.continue_as_child);
+}
+
+fn started_at(run: JobRun, started_secs: i64) -> JobRun {
+    JobRun::builder()
+        .set_id(run.id().map(str::to_owned))
+        .set_job_run_state(run.job_run_state().cloned())
+        .set_arguments(run.arguments().cloned())
+        .started_on(DateTime::from_secs(started_secs))
+        .build()
+}
+
+#[tokio::test]
+async fn cancel_stops_only_the_run_of_its_own_execution_arn() {
+    // Newest first: another stack's execution of the same name, an older caller's bare name,
+    // then this execution's run.
+    let other_stack = "arn:aws:states:us-east-1:123456789012:execution:dev-glue-job:exec-7";
+    let runs = mock!(Client::get_job_runs).then_output(move || {
+        GetJobRunsOutput::builder()
+            .job_runs(tagged_run("jr_dev", other_stack, JobRunState::Running))
+            .job_runs(tagged_run("jr_bare", "exec-7", JobRunState::Running))
+            .job_runs(tagged_run("jr_1", EXECUTION_ARN, JobRunState::Running))
+            .build()
+    });
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop = mock!(Client::batch_stop_job_run)
+        .match_requests(|input| input.job_run_ids() == ["jr_1"])
+        .then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = env(&[&runs, &get, &stop]);
+    let output = cancel::handle(&env, event(execution_event("ABORTED")))
+        .await
+        .unwrap();
+    assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
+    assert_eq!(stop.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_run_started_after_the_start_window_belongs_to_a_later_attempt_and_is_kept() {
+    let stopped_ms = 1_795_867_200_000_i64;
+    // A redriven attempt of the execution made a new run under the same tag ten minutes later.
+    let runs = mock!(Client::get_job_runs).then_output(move || {
+        GetJobRunsOutput::builder()
+            .job_runs(started_at(
+                tagged_run("jr_redriven", EXECUTION_ARN, JobRunState::Running),
+                stopped_ms / 1000 + 600,
+            ))
+            .build()
+    });
+    let stop =
+        mock!(Client::batch_stop_job_run).then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = env(&[&runs, &stop]);
+    let mut late = execution_event("ABORTED");
+    late["detail"]["stopDate"] = json!(stopped_ms);
+    let output = cancel::handle(&env, event(late.clone())).await.unwrap();
+    assert!(!output.stop_requested, "{}", output.message);
+    assert_eq!(stop.num_calls(), 0);
+
+    // Its own run, started within the window, is stopped.
+    let own = mock!(Client::get_job_runs).then_output(move || {
+        GetJobRunsOutput::builder()
+            .job_runs(started_at(
+                tagged_run("jr_redriven", EXECUTION_ARN, JobRunState::Running),
+                stopped_ms / 1000 + 600,
+            ))
+            .job_runs(started_at(
+                tagged_run("jr_1", EXECUTION_ARN, JobRunState::Running),
+                stopped_ms / 1000 + 30,
+            ))
+            .build()
+    });
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop_own = mock!(Client::batch_stop_job_run)
+        .match_requests(|input| input.job_run_ids() == ["jr_1"])
+        .then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = self::env(&[&own, &get, &stop_own]);
+    let output = cancel::handle(&env, event(late)).await.unwrap();
+    assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
+    assert_eq!(stop_own.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_execution_running_again_has_nothing_stopped_and_one_gone_is_taken_as_ended() {
+    let runs = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(tagged_run("jr_1", EXECUTION_ARN, JobRunState::Running))
+            .build()
+    });
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop =
+        mock!(Client::batch_stop_job_run).then_output(|| BatchStopJobRunOutput::builder().build());
+    // Redriven since the event: running again, its run is followed and must live.
+    let running = execution_described(aws_sdk_sfn::types::ExecutionStatus::Running);
+    let env = env(&[&runs, &get, &stop]).with_states(states_client(&[&running]));
+    let output = cancel::handle(&env, event(execution_event("ABORTED")))
+        .await
+        .unwrap();
+    assert!(!output.stop_requested);
+    assert!(
+        output.message.contains("running again"),
+        "{}",
+        output.message
+    );
+    assert_eq!((runs.num_calls(), stop.num_calls()), (0, 0));
+
+    // An execution that no longer exists ended as the event says.
+    let gone = mock!(aws_sdk_sfn::Client::describe_execution)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                json!({"__type": "ExecutionDoesNotExist", "message": "Execution Does Not Exist"})
+                    .to_string(),
+            ),
+        )
+        .build();
+    let env = self::env(&[&runs, &get, &stop]).with_states(states_client(&[&gone]));
+    let output = cancel::handle(&env, event(execution_event("ABORTED")))
+        .await
+        .unwrap();
+    assert!(output.stop_requested);
+    assert_eq!(stop.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn cancel_stops_the_newest_glue_retry_attempt_of_the_run_it_is_given() {
+    let runs = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(
+                JobRun::builder()
+                    .id("jr_1")
+                    .job_run_state(JobRunState::Running)
+                    .attempt(1)
+                    .previous_run_id("jr_0")
+                    .build(),
+            )
+            .job_runs(failed_run("jr_0", 0, None, 30))
+            .build()
+    });
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop = mock!(Client::batch_stop_job_run)
+        .match_requests(|input| input.job_run_ids() == ["jr_1"])
+        .then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = env(&[&runs, &get, &stop]);
+    let output = cancel::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
+        .await
+        .unwrap();
+    assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
+    assert!(output.stop_requested);
+    assert_eq!(stop.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_invocation_past_its_send_window_never_starts_a_run() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let env = env(&[&start_rule]);
+    let now_ms = DateTime::from(std::time::SystemTime::now())
+        .to_millis()
+        .unwrap() as u64;
+    let payload = json!({"job": {"externalId": "nightly-sales"}, "executionId": EXECUTION_ARN});
+    // 30 s left of the start function's 60: it began more than the 20 s window ago.
+    let mut late = event(payload.clone());
+    late.context.deadline = now_ms + 30_000;
+    let error = diagnostic(start::handle(&env, late).await.unwrap_err());
+    assert_eq!(error.error_type, "Glue.Unavailable");
+    assert!(
+        error.error_message.contains("not sent"),
+        "{}",
+        error.error_message
+    );
+    assert_eq!(start_rule.num_calls(), 0);
+    // Within the window it starts the run.
+    let mut early = event(payload);
+    early.context.deadline = now_ms + 59_000;
+    let output = start::handle(&env, early).await.unwrap();
+    assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
+    assert_eq!(start_rule.num_calls(), 1);
 }

@@ -105,10 +105,11 @@ def test_iam_is_least_privilege():
                 assert statement["Resource"] == {"If": ["HasCustomLogGroup", [glue_logs, custom_logs], glue_logs]}
             else:
                 assert statement["Resource"] == job_arn, name
-    # Poll reads runs only: start tells it the job's MaxRetries, so it never reads the definition.
+    # Poll reads runs, and a job definition's MaxRetries when its event does not carry them;
+    # it never writes.
     poll = resources("AWS::Serverless::Function")["PollFunction"]["Properties"]["Policies"]
     poll_glue = {a for st in _statements(poll) for a in st["Action"] if a.startswith("glue:")}
-    assert poll_glue == {"glue:GetJobRun", "glue:GetJobRuns"}
+    assert poll_glue == {"glue:GetJob", "glue:GetJobRun", "glue:GetJobRuns"}
     machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]
     # Child executions: this state machine only, and Step Functions' own rule for .sync.
     machine_arn = {"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"

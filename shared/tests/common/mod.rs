@@ -40,8 +40,31 @@ pub fn client(rules: &[&Rule]) -> Client {
 
 pub fn env_with(rules: &[&Rule], config: Config) -> Services {
     Services::new(client(rules), "us-east-1".to_owned(), config)
-        .with_states(mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]))
+        .with_states(states_client(&[&execution_described(
+            aws_sdk_sfn::types::ExecutionStatus::Aborted,
+        )]))
         .with_logs(logs_client(&[&no_log_group()]))
+}
+
+/// The ARN of the execution of the tests' status-change events.
+pub const EXECUTION_ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:glue-job:exec-7";
+
+/// A Step Functions client whose answers are the rules'.
+pub fn states_client(rules: &[&Rule]) -> aws_sdk_sfn::Client {
+    mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules)
+}
+
+/// DescribeExecution answers that the execution is in this status, its input not given.
+pub fn execution_described(status: aws_sdk_sfn::types::ExecutionStatus) -> Rule {
+    mock!(aws_sdk_sfn::Client::describe_execution).then_output(move || {
+        aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput::builder()
+            .execution_arn(EXECUTION_ARN)
+            .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:glue-job")
+            .status(status.clone())
+            .start_date(aws_smithy_types::DateTime::from_secs(1_795_867_200))
+            .build()
+            .unwrap()
+    })
 }
 
 pub fn env(rules: &[&Rule]) -> Services {
