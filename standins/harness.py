@@ -207,6 +207,17 @@ class LocalProduct:
         request = urllib.request.Request(self.url + "/polysync-standin/faults", method="DELETE")
         urllib.request.urlopen(request).close()
 
+    def lambda_fault(self, function: str, **fault: Any) -> None:
+        """One of Lambda's own faults for `function` (kind: service-error, unknown, throttle)."""
+        self._post(f"/polysync-standin/lambda/{function}/faults", fault)
+
+    def lambda_concurrency(self, function: str, limit: int) -> None:
+        self._post(f"/polysync-standin/lambda/{function}/concurrency", {"limit": limit})
+
+    def invocations(self, function: str) -> int:
+        with urllib.request.urlopen(f"{self.url}/polysync-standin/lambda/{function}/invocations") as answer:
+            return json.loads(answer.read())["invocations"]
+
     def requests(self, operation: str) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/polysync-standin/requests?operation={operation}") as answer:
             return [r["body"] for r in json.loads(answer.read())]
@@ -223,12 +234,22 @@ class LocalProduct:
         )
 
     def create_state_machine(
-        self, name: str, timeout_seconds: int | None = None, history_budget: int | None = None
+        self, name: str, timeout_seconds: int | None = None, history_budget: int | None = None,
+        quick_faults: bool = False,
     ) -> str:
         """The real ASL; `timeout_seconds` adds a TimeoutSeconds, as a deployment may;
         `history_budget` lowers the definition's own setting (the poll task's historyBudget), so
-        that a run of seconds is followed across child executions."""
-        definition = json.loads(definition_with_substitutions())
+        that a run of seconds is followed across child executions; `quick_faults` shortens every
+        retry interval and fault round to a second, so a test sees the hour's rounds in seconds
+        (the hour itself is proven on the real definition by the crate's unit tests)."""
+        text = definition_with_substitutions()
+        if quick_faults:
+            text = text.replace("States.MathRandom(300, 420)", "States.MathRandom(1, 2)")
+        definition = json.loads(text)
+        if quick_faults:
+            for state in definition["States"].values():
+                for retrier in state.get("Retry", []):
+                    retrier.update(IntervalSeconds=1, MaxDelaySeconds=1, BackoffRate=1.0)
         if timeout_seconds is not None:
             definition["TimeoutSeconds"] = timeout_seconds
         if history_budget is not None:

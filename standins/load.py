@@ -154,7 +154,7 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
         if outcome != expected:
             result.wrong_outcomes.append((job, outcome, execution.get("cause")))
         runs = product.runs(job)
-        tagged = [r for r in runs if r.get("Arguments", {}).get("--polysync-execution-id") == f"{job}-exec"]
+        tagged = [r for r in runs if r.get("Arguments", {}).get("--polysync-execution-id") == arns[job]]
         result.runs_per_execution[len(tagged)] += 1
         # An execution aborted during Start may have no run (its StartJobRun failed); any other
         # has exactly one, and none has two.

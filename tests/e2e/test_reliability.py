@@ -29,7 +29,7 @@ def test_a_start_whose_reply_was_lost_is_retried_into_the_same_run(product):
     assert [f["lambdaFunctionFailedEventDetails"]["error"] for f in failures] == ["Glue.Unavailable"]
     runs = product.runs(job)
     assert len(runs) == 1, "the retried start adopted the run instead of starting a second"
-    assert runs[0]["Arguments"]["--polysync-execution-id"] == execution_name
+    assert runs[0]["Arguments"]["--polysync-execution-id"] == arn, "tagged with the execution ARN"
     assert len([b for b in product.requests("StartJobRun") if b["JobName"] == job]) == 1
 
 

@@ -48,7 +48,7 @@ def test_success_ends_with_the_final_poll_and_one_glue_run(product):
     runs = product.runs(job)
     assert len(runs) == 1
     assert runs[0]["JobRunState"] == "SUCCEEDED"
-    assert runs[0]["Arguments"]["--polysync-execution-id"] == execution_name
+    assert runs[0]["Arguments"]["--polysync-execution-id"] == arn, "tagged with the execution ARN"
     assert output["runId"] == f"{job}/{runs[0]['Id']}"
 
     # The secret reached Glue, and nothing else: no function output, no log line.

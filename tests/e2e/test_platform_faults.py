@@ -1,0 +1,143 @@
+"""The platform's own faults (issue 18): Lambda crashing, timing out, throttled, or reporting an
+invocation failed while it still runs; a second stack with the same execution names; a late cancel
+event. Each is injected by the stand-in as AWS produces it (standins/glue_standin.py)."""
+
+import time
+
+from test_state_machine import lambda_failures, states_entered, unique
+
+POLL = "polysync-glue-poll"
+START = "polysync-glue-start"
+
+
+def _job(product, prefix, **script):
+    job = unique(prefix)
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": 4, **script})
+    return job
+
+
+def test_a_poll_that_crashes_or_times_out_is_retried_and_the_healthy_run_is_not_stopped(product):
+    job = _job(product, "e2e-poll-unknown")
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    product.lambda_fault(POLL, kind="unknown", count=2)
+    execution = product.wait(arn, timeout=120)
+    assert execution["status"] == "SUCCEEDED", execution
+    errors = [f["error"] for f in lambda_failures(product.history(arn))]
+    assert errors == ["Lambda.Unknown", "Lambda.Unknown"], errors
+    assert [r["JobRunState"] for r in product.runs(job)] == ["SUCCEEDED"], "never stopped"
+
+
+def test_throttled_polls_wait_in_rounds_and_the_run_is_followed_to_its_end(product):
+    machine = product.create_state_machine(unique("glue-job-quick"), quick_faults=True)
+    job = _job(product, "e2e-poll-throttled", running=20)
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
+    # Throttled through the retries and into rounds of PollFaulted, for ten seconds.
+    product.lambda_fault(POLL, kind="throttle", seconds=10)
+    execution = product.wait(arn, timeout=120)
+    assert execution["status"] == "SUCCEEDED", execution
+    history = product.history(arn)
+    assert "FirstPollFault" in states_entered(history)
+    assert "CancelAbandonedRun" not in states_entered(history)
+    assert {f["error"] for f in lambda_failures(history)} == {"Lambda.TooManyRequestsException"}
+    assert [r["JobRunState"] for r in product.runs(job)] == ["SUCCEEDED"]
+
+
+def test_polling_gives_up_only_after_its_rounds_and_then_stops_the_run(product):
+    machine = product.create_state_machine(unique("glue-job-quick"), quick_faults=True)
+    job = _job(product, "e2e-poll-gives-up", running=600, stopping=0.3)
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
+    deadline = time.monotonic() + 60
+    while "WaitForRun" not in states_entered(product.history(arn)):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    product.lambda_fault(POLL, kind="throttle", seconds=600)
+    try:
+        execution = product.wait(arn, timeout=240)
+    finally:
+        product.clear_faults()
+    assert (execution["status"], execution.get("error")) == ("FAILED", "Lambda.TooManyRequestsException")
+    entered = states_entered(product.history(arn))
+    # The first round and twelve more, then the run is stopped before the execution fails.
+    assert (entered.count("FirstPollFault"), entered.count("AnotherPollFault")) == (1, 12)
+    assert entered[-2:] == ["CancelAbandonedRun", "PollGaveUp"]
+    deadline = time.monotonic() + 10
+    while product.runs(job)[0]["JobRunState"] != "STOPPED":
+        assert time.monotonic() < deadline, product.runs(job)[0]["JobRunState"]
+        time.sleep(0.2)
+
+
+def test_a_start_reported_failed_while_it_still_runs_makes_exactly_one_run(product):
+    job = _job(product, "e2e-start-still-running")
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    # Lambda tells Step Functions the invocation failed; the function goes on and starts the run.
+    product.lambda_fault(START, kind="service-error", count=1)
+    execution = product.wait(arn, timeout=180)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert [f["error"] for f in lambda_failures(product.history(arn))] == ["Lambda.ServiceException"]
+    assert len(product.runs(job)) == 1, "the retry adopted the run the first invocation made"
+    assert len([b for b in product.requests("StartJobRun") if b["JobName"] == job]) == 1
+
+
+def test_two_stacks_with_the_same_execution_names_never_stop_each_others_runs(product):
+    job = unique("e2e-two-stacks")
+    product.create_job(job, ExecutionProperty={"MaxConcurrentRuns": 2})
+    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.3})
+    dev = product.create_state_machine(unique("dev-glue-job"))
+    prod = product.create_state_machine(unique("prod-glue-job"))
+    name = unique("nightly")
+    dev_arn = product.start_execution(name, {"job": {"externalId": job}}, dev)
+    deadline = time.monotonic() + 60
+    while len(product.runs(job)) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    prod_arn = product.start_execution(name, {"job": {"externalId": job}}, prod)
+    while len(product.runs(job)) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    # The dev execution is aborted; the prod run (the newest, same execution name) must live.
+    product.sfn.stop_execution(executionArn=dev_arn, error="Operator", cause="dev stopped")
+    product.wait(dev_arn)
+    failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(dev_arn))
+    assert not failed and answer["stopRequested"], answer
+    runs = {r["Arguments"]["--polysync-execution-id"]: r for r in product.runs(job)}
+    assert runs[prod_arn]["JobRunState"] == "RUNNING"
+    assert runs[dev_arn]["JobRunState"] in {"STOPPING", "STOPPED"}
+    product.sfn.stop_execution(executionArn=prod_arn)
+    product.invoke("polysync-glue-cancel", product.execution_status_change(prod_arn))
+
+
+def test_a_late_cancel_event_stops_nothing_while_the_execution_runs(product):
+    job = _job(product, "e2e-late-cancel", running=300, stopping=0.3)
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    deadline = time.monotonic() + 60
+    while "WaitForRun" not in states_entered(product.history(arn)):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    # A replayed ABORTED event of this execution, which runs (as after a redrive).
+    event = product.execution_status_change(arn)
+    event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
+    failed, answer = product.invoke("polysync-glue-cancel", event)
+    assert not failed and not answer["stopRequested"], answer
+    assert "running again" in answer["message"]
+    assert product.runs(job)[0]["JobRunState"] == "RUNNING"
+    product.sfn.stop_execution(executionArn=arn)
+    product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
+
+
+def test_a_follow_input_without_what_start_told_follows_the_run(product):
+    job = _job(product, "e2e-follow-partial", running=2)
+    run_id = product.glue.start_job_run(JobName=job)["JobRunId"]
+    arn = product.start_execution(unique("exec"), {"runId": f"{job}/{run_id}", "run": {"runId": f"{job}/{run_id}"}})
+    execution = product.wait(arn, timeout=60)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert len(product.runs(job)) == 1
+
+
+def test_a_poll_of_just_a_run_id_fails_at_once_for_a_job_without_retries(product):
+    job = _job(product, "e2e-bare-poll", running=0.2, end="FAILED", errorMessage="boom")
+    run_id = product.glue.start_job_run(JobName=job)["JobRunId"]
+    time.sleep(1.5)
+    failed, answer = product.invoke(POLL, {"runId": f"{job}/{run_id}"})
+    assert not failed, answer
+    assert (answer["status"], answer["terminal"]) == ("Failed", True), answer
