@@ -4,6 +4,7 @@ event. Each is injected by the stand-in as AWS produces it (standins/glue_standi
 
 import time
 
+from test_reliability import _wait_until_polling
 from test_state_machine import lambda_failures, states_entered, unique
 
 POLL = "polysync-glue-poll"
@@ -47,10 +48,7 @@ def test_polling_gives_up_only_after_its_rounds_and_then_stops_the_run(product):
     machine = product.create_state_machine(unique("glue-job-quick"), quick_faults=True)
     job = _job(product, "e2e-poll-gives-up", running=600, stopping=0.3)
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
-    deadline = time.monotonic() + 60
-    while "WaitForRun" not in states_entered(product.history(arn)):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    _wait_until_polling(product, arn)
     product.lambda_fault(POLL, kind="throttle", seconds=600)
     try:
         execution = product.wait(arn, timeout=240)
@@ -110,10 +108,7 @@ def test_two_stacks_with_the_same_execution_names_never_stop_each_others_runs(pr
 def test_a_late_cancel_event_stops_nothing_while_the_execution_runs(product):
     job = _job(product, "e2e-late-cancel", running=300, stopping=0.3)
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    deadline = time.monotonic() + 60
-    while "WaitForRun" not in states_entered(product.history(arn)):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    _wait_until_polling(product, arn)
     # A replayed ABORTED event of this execution, which runs (as after a redrive).
     event = product.execution_status_change(arn)
     event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
