@@ -76,7 +76,7 @@ enum ExecutionRun {
 
 /// What Step Functions says of the execution now: its status and input, when it can be read.
 struct Described {
-    status: Option<ExecutionStatus>,
+    redriven_and_running: bool,
     input: Option<String>,
 }
 
@@ -139,7 +139,10 @@ async fn describe(env: &Services, detail: &ExecutionDetail) -> Result<Described,
         .await
     {
         Ok(described) => Ok(Described {
-            status: Some(described.status().clone()),
+            // Running after its end event only if redriven since (on AWS an aborted execution
+            // is ABORTED at once; moto settles it when the running task returns).
+            redriven_and_running: described.status() == &ExecutionStatus::Running
+                && described.redrive_count().unwrap_or(0) > 0,
             input: described.input().map(str::to_owned),
         }),
         Err(error) => {
@@ -149,7 +152,7 @@ async fn describe(env: &Services, detail: &ExecutionDetail) -> Result<Described,
             if gone {
                 tracing::warn!(execution = %detail.execution_arn, "execution unreadable; taken as ended");
                 Ok(Described {
-                    status: None,
+                    redriven_and_running: false,
                     input: None,
                 })
             } else {
@@ -177,7 +180,7 @@ async fn run_of_execution(
     // A late or replayed event of an execution that was redriven since: its run is followed
     // again, and must not be stopped.
     let described = describe(env, detail).await?;
-    if described.status == Some(ExecutionStatus::Running) {
+    if described.redriven_and_running {
         return nothing(format!(
             "execution {name} is running again (redriven); its run is not stopped"
         ));

@@ -105,21 +105,6 @@ def test_two_stacks_with_the_same_execution_names_never_stop_each_others_runs(pr
     product.invoke("polysync-glue-cancel", product.execution_status_change(prod_arn))
 
 
-def test_a_late_cancel_event_stops_nothing_while_the_execution_runs(product):
-    job = _job(product, "e2e-late-cancel", running=300, stopping=0.3)
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    _wait_until_polling(product, arn)
-    # A replayed ABORTED event of this execution, which runs (as after a redrive).
-    event = product.execution_status_change(arn)
-    event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
-    failed, answer = product.invoke("polysync-glue-cancel", event)
-    assert not failed and not answer["stopRequested"], answer
-    assert "running again" in answer["message"]
-    assert product.runs(job)[0]["JobRunState"] == "RUNNING"
-    product.sfn.stop_execution(executionArn=arn)
-    product.invoke("polysync-glue-cancel", product.execution_status_change(arn))
-
-
 def test_a_follow_input_without_what_start_told_follows_the_run(product):
     job = _job(product, "e2e-follow-partial", running=2)
     run_id = product.glue.start_job_run(JobName=job)["JobRunId"]

@@ -61,6 +61,9 @@ pub fn execution_described(status: aws_sdk_sfn::types::ExecutionStatus) -> Rule 
             .execution_arn(EXECUTION_ARN)
             .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:glue-job")
             .status(status.clone())
+            .redrive_count(i32::from(
+                status == aws_sdk_sfn::types::ExecutionStatus::Running,
+            ))
             .start_date(aws_smithy_types::DateTime::from_secs(1_795_867_200))
             .build()
             .unwrap()
