@@ -13,7 +13,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use crate::error::{from_sdk, from_states_sdk, glue_error, PolysyncError, RequestTarget};
 use crate::event::{parse_event, CancelOutput};
 use crate::glue::{
-    account_of, find_recent_run, find_tagged_run, get_job_run, now, time_left, within_deadline,
+    account_of, find_tagged_run, get_job_run, next_attempt, now, time_left, within_deadline,
     Services, DEADLINE_MARGIN,
 };
 use crate::run_id::RunId;
@@ -269,11 +269,7 @@ async fn newest_attempt(
     let mut run_id = given.clone();
     // Glue retries a run at most MaxRetries times (at most 10); the bound only ends a loop.
     for _ in 0..MAX_ATTEMPTS_FOLLOWED {
-        let current = run_id.job_run_id.clone();
-        let next = find_recent_run(glue, target, |run| {
-            run.previous_run_id() == Some(current.as_str())
-        })
-        .await?;
+        let next = next_attempt(glue, target, &run_id.job_run_id).await?;
         match next.and_then(|run| run.id().map(str::to_owned)) {
             Some(next_id) => run_id = RunId::new(&run_id.job_name, &next_id),
             None => break,

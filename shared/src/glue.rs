@@ -252,6 +252,19 @@ pub async fn find_recent_run(
     Ok(None)
 }
 
+/// Glue's retry attempt of run `job_run_id` (the run whose `PreviousRunId` it is), if it made
+/// one.
+pub async fn next_attempt(
+    glue: &Client,
+    target: RequestTarget<'_>,
+    job_run_id: &str,
+) -> Result<Option<JobRun>, PolysyncError> {
+    find_recent_run(glue, target, |run| {
+        run.previous_run_id() == Some(job_run_id)
+    })
+    .await
+}
+
 /// The newest run of the job tagged with `execution_id` (`--polysync-execution-id`) that is
 /// `also` what the caller looks for.
 pub async fn find_tagged_run(

@@ -12,7 +12,7 @@ use crate::diagnosis::{diagnose, dpu_seconds};
 use crate::error::{from_sdk, PolysyncError, RequestTarget};
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::glue::{
-    account_of, find_recent_run, format_time, get_job_run, now, within_deadline, Services,
+    account_of, format_time, get_job_run, next_attempt, now, within_deadline, Services,
 };
 use crate::history::ExpectedDuration;
 use crate::monitor::monitor_url;
@@ -260,11 +260,7 @@ async fn follow_retries(
             return Ok(Attempt::Final(run));
         }
         let failed_id = run.id().unwrap_or_default().to_owned();
-        match find_recent_run(glue, target, |r| {
-            r.previous_run_id() == Some(failed_id.as_str())
-        })
-        .await?
-        {
+        match next_attempt(glue, target, &failed_id).await? {
             Some(next) => run = next,
             None => {
                 // CompletedOn can be missing on a failed attempt: age it from the last time
