@@ -152,3 +152,14 @@ def test_aborted_executions_cancel_their_run():
     pattern = event["Properties"]["Pattern"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
     assert set(pattern["detail"]["status"]) == {"ABORTED", "TIMED_OUT", "FAILED"}
+
+
+def test_the_start_function_times_out_when_its_send_window_assumes():
+    # shared/src/start.rs START_FUNCTION_TIMEOUT: an invocation sends StartJobRun only while at
+    # least 60 - 20 s of it remain, and the Start task's retry after a start that may still run
+    # waits out that window; a different timeout would void the reasoning.
+    assert template()["Globals"]["Function"]["Timeout"] == 60
+    start = resources("AWS::Serverless::Function")["StartFunction"]["Properties"]
+    assert "Timeout" not in start
+    source = (ROOT / "shared" / "src" / "start.rs").read_text()
+    assert "START_FUNCTION_TIMEOUT: Duration = Duration::from_secs(60);" in source
