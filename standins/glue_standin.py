@@ -616,13 +616,13 @@ def _invoke_lambda(function: str, payload: bytes) -> Response:
                                  "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded)")
         _lambda_running[name] = _lambda_running.get(name, 0) + 1
     try:
-        return _lambda_fault(name, function, payload, fault) if fault else _run_lambda(name, payload)
+        return _lambda_fault(name, payload, fault) if fault else _run_lambda(name, payload)
     finally:
         with _lock:
             _lambda_running[name] -= 1
 
 
-def _lambda_fault(name: str, function: str, payload: bytes, fault: dict[str, Any]) -> Response:
+def _lambda_fault(name: str, payload: bytes, fault: dict[str, Any]) -> Response:
     kind = fault["kind"]
     if kind == "throttle":
         return _lambda_error(429, "TooManyRequestsException", "Rate Exceeded.")
@@ -640,9 +640,8 @@ def _lambda_fault(name: str, function: str, payload: bytes, fault: dict[str, Any
 
 def _run_lambda(name: str, payload: bytes) -> Response:
     """Runs the real binary through the configured Lambda Invoke API."""
-    function = name
     if not _lambda_url:
-        return _json(404, {"Type": "User", "message": f"Function not found: {function} (no Lambda runtime set)"},
+        return _json(404, {"Type": "User", "message": f"Function not found: {name} (no Lambda runtime set)"},
                      {"x-amzn-ErrorType": "ResourceNotFoundException"})
     forward = urllib.request.Request(
         f"{_lambda_url[0]}/2015-03-31/functions/{name}/invocations", data=payload or b"{}", method="POST"

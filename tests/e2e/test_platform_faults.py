@@ -11,9 +11,10 @@ POLL = "polysync-glue-poll"
 START = "polysync-glue-start"
 
 
-def _job(product, prefix, **script):
+def _job(product, prefix, definition=None, **script):
+    """A Glue job (with these definition fields) whose runs follow the script."""
     job = unique(prefix)
-    product.create_job(job)
+    product.create_job(job, **(definition or {}))
     product.script(job, {"starting": 0.2, "running": 4, **script})
     return job
 
@@ -78,9 +79,8 @@ def test_a_start_reported_failed_while_it_still_runs_makes_exactly_one_run(produ
 
 
 def test_two_stacks_with_the_same_execution_names_never_stop_each_others_runs(product):
-    job = unique("e2e-two-stacks")
-    product.create_job(job, ExecutionProperty={"MaxConcurrentRuns": 2})
-    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.3})
+    job = _job(product, "e2e-two-stacks", {"ExecutionProperty": {"MaxConcurrentRuns": 2}},
+               running=300, stopping=0.3)
     dev = product.create_state_machine(unique("dev-glue-job"))
     prod = product.create_state_machine(unique("prod-glue-job"))
     name = unique("nightly")
