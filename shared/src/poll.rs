@@ -82,7 +82,9 @@ async fn poll(
     Ok(counted(output, &request))
 }
 
-/// Step Functions' limit on a Fail state's cause (and an error's), in characters.
+/// Step Functions' limit on a cause, in characters: "Length Constraints: Maximum length of
+/// 32768" for `cause` in the execution-history event details (Step Functions API reference,
+/// ExecutionFailedEventDetails, LambdaFunctionFailedEventDetails).
 pub const CAUSE_LIMIT_CHARS: usize = 32_768;
 /// The state machine's Fail cause is this output as JSON (`States.JsonToString($.poll)`), with
 /// room left for the fields the state machine counts in after the poll.
