@@ -14,6 +14,11 @@ test extension for what moto 5.2 lacks in Glue:
 - Glue's sizing rules on StartJobRun (``_check_sizing``): what real Glue refuses for the job's
   kind and worker type, moto accepts; here it is refused with Glue's exception and message.
 - MaxConcurrentRuns counted over every live state, as Glue does.
+- Account-level limits, off unless set (``glue-limits``): a quota of concurrent runs across every
+  job (``ConcurrentRunsExceededException``), a StartJobRun request rate (``ThrottlingException``),
+  and job run queuing (``JobRunQueuingEnabled`` on the run, else the job's): a run that a quota
+  or MaxConcurrentRuns would refuse waits in WAITING with a ``StateDetail`` instead, and starts
+  when capacity frees (``_admit_waiting``).
 - GetJobRuns newest first, as Glue lists them.
 - Fault injection per operation (ThrottlingException, a bare HTTP 500, a reply lost after the
   request was carried out, a slow answer) at a rate or for a count of calls.
@@ -48,6 +53,7 @@ Control endpoints (JSON), beside the AWS APIs on the same port:
   POST   /polysync-standin/lambda/<function>/faults body: {"kind", "rate"?, "count"?, "seconds"?, "afterRunning"?}
   POST   /polysync-standin/lambda/<function>/concurrency  body: {"limit": N}
   GET    /polysync-standin/lambda/<function>/invocations  (how many the function received)
+  POST   /polysync-standin/glue-limits             body: {"maxConcurrentRuns"?, "startJobRunPerSecond"?}
   GET    /polysync-standin/health
 
 Started by the test harnesses (``standins/harness.py``, ``tests/src/lib.rs``); prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
@@ -116,6 +122,13 @@ _lambda_faults: dict[str, list[dict[str, Any]]] = {}
 _lambda_limits: dict[str, int] = {}
 _lambda_running: dict[str, int] = {}
 _lambda_invocations: dict[str, int] = {}
+# Glue's account-level limits (None: none), the runs of every job, when StartJobRun was last
+# called, and each job's JobRunQueuingEnabled as CreateJob / UpdateJob set it (moto drops it).
+_glue_limits: dict[str, Any] = {"maxConcurrentRuns": None, "startJobRunPerSecond": None}
+_all_runs: list[Any] = []
+_recent_starts: deque[float] = deque(maxlen=10_000)
+_job_queuing: dict[str, bool] = {}
+_request_queuing = threading.local()
 LAMBDA_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
@@ -150,6 +163,8 @@ class RunScript:
 
 
 def _state_at(run: Any, at: datetime) -> str:
+    if run.standin_waiting_since is not None:
+        return "WAITING"
     script: RunScript = run.standin_script
     elapsed = (at - run.standin_created).total_seconds()
     stop_at = run.standin_stop_requested
@@ -168,6 +183,7 @@ def _state_at(run: Any, at: datetime) -> str:
 
 def _status(run: Any) -> str:
     with _lock:
+        _admit_waiting()
         state = _state_at(run, _now())
         if state in FINAL_STATES and run.standin_final is None:
             _finish(run, state)
@@ -260,11 +276,9 @@ def _as_dict(run: Any) -> dict[str, Any]:
         result["ErrorMessage"] = run.standin_error_message
     if run.standin_previous:
         result["PreviousRunId"] = run.standin_previous
+    if run.standin_waiting_since is not None:
+        result["StateDetail"] = run.standin_state_detail
     return result
-
-
-def _live_runs(job: Any) -> int:
-    return sum(1 for run in job.job_runs if run.status not in FINAL_STATES)
 
 
 def _start_run(job: Any, request: dict[str, Any], previous: Any = None) -> str:
@@ -285,6 +299,9 @@ def _start_run(job: Any, request: dict[str, Any], previous: Any = None) -> str:
     run.standin_error_message = None
     run.standin_execution_time = 0
     run.standin_script = RunScript(_scripts.get(job.name, {}), attempt)
+    run.standin_waiting_since = None
+    run.standin_state_detail = None
+    _all_runs.append(run)
     return run_id
 
 
@@ -319,15 +336,86 @@ def _check_sizing(job: Any, request: dict[str, Any]) -> None:
         )
 
 
+def _live(run: Any, at: datetime) -> bool:
+    """Live and holding capacity: not ended, not waiting in the queue."""
+    return run.standin_waiting_since is None and run.standin_final is None and _state_at(run, at) not in FINAL_STATES
+
+
+def _capacity_refusal(job: Any, at: datetime) -> str | None:
+    """Why a new run of `job` cannot start now, or None. The account's quota: "Max concurrent
+    job runs per account" (AWS General Reference, "AWS Glue endpoints and quotas"), answered
+    as ConcurrentRunsExceededException, "Too many jobs are being run concurrently" (the
+    exception's documentation in Glue's API model); the job's own MaxConcurrentRuns likewise."""
+    quota = _glue_limits["maxConcurrentRuns"]
+    if quota is not None and sum(_live(r, at) for r in _all_runs) >= quota:
+        return f"Too many jobs are being run concurrently: the account's {quota} concurrent job runs are in use"
+    limit = (job.execution_property or {}).get("MaxConcurrentRuns", 1)
+    if sum(_live(r, at) for r in job.job_runs) >= limit:
+        return f"Concurrent runs exceeded for {job.name}: {limit} allowed"
+    return None
+
+
+def _queues(job: Any) -> bool:
+    """Whether a refused run of `job` waits instead. The run's JobRunQueuingEnabled wins over the
+    job's ("If this field does not match the value set in the job run, then the value from the
+    job run field will be used": Glue API, Job structure); only a job without retries queues
+    ("Jobs that have not been configured to retry based on your maxRetries configuration may
+    enter the WAITING state": Glue developer guide, "AWS Glue job run statuses")."""
+    asked = getattr(_request_queuing, "value", None)
+    enabled = asked if asked is not None else _job_queuing.get(job.name, False)
+    return bool(enabled) and not (job.max_retries or 0)
+
+
+# A queued run fails after this long without capacity: "AWS Glue will retry for a maximum of 15
+# minutes or 10 attempts, whichever comes first" (the job run statuses page above).
+QUEUE_SECONDS = 15 * 60
+
+
+def _admit_waiting() -> None:
+    """Starts the oldest waiting runs that fit now; fails those that waited too long."""
+    at = _now()
+    for run in sorted((r for r in _all_runs if r.standin_waiting_since is not None),
+                      key=lambda r: r.standin_waiting_since):
+        if _capacity_refusal(run.standin_job, at) is None:
+            run.standin_waiting_since = None
+            run.standin_state_detail = None
+            run.standin_created = at  # its script's phases begin now
+        elif (at - run.standin_waiting_since).total_seconds() > QUEUE_SECONDS:
+            run.standin_waiting_since = None
+            run.standin_final = "FAILED"
+            run.completed_on = at
+            run.standin_error_message = run.standin_state_detail
+
+
+def _throttled() -> bool:
+    """A StartJobRun over the account's request rate ("startJobRunPerSecond"): Glue answers
+    ThrottlingException, one of its common errors (Glue API reference, "Common Errors")."""
+    rate = _glue_limits["startJobRunPerSecond"]
+    if rate is None:
+        return False
+    now = time.monotonic()
+    while _recent_starts and now - _recent_starts[0] > 1.0:
+        _recent_starts.popleft()
+    if len(_recent_starts) >= rate:
+        return True
+    _recent_starts.append(now)
+    return False
+
+
 def _start_job_run(job: Any, **request: Any) -> str:
     _check_sizing(job, request)
     with _lock:
-        limit = (job.execution_property or {}).get("MaxConcurrentRuns", 1)
-        if _live_runs(job) >= limit:
-            raise ConcurrentRunsExceededException(
-                f"Concurrent runs exceeded for {job.name}: {limit} allowed"
-            )
-        return _start_run(job, request)
+        _admit_waiting()
+        refusal = _capacity_refusal(job, _now())
+        if refusal is None:
+            return _start_run(job, request)
+        if not _queues(job):
+            raise ConcurrentRunsExceededException(refusal)
+        run_id = _start_run(job, request)
+        run = next(r for r in job.job_runs if r.job_run_id == run_id)
+        run.standin_waiting_since = _now()
+        run.standin_state_detail = f"Job run is waiting for resources: {refusal}"
+        return run_id
 
 
 def _get_job_runs(job: Any) -> list[Any]:
@@ -497,6 +585,14 @@ def _control(request: Request) -> Response:
         with _lock:
             _scripts[job_name] = script
         return _json(200, {"job": job_name, "script": script})
+    if path == "glue-limits" and request.method == "POST":
+        limits = request.get_json(force=True)
+        unknown = set(limits) - set(_glue_limits)
+        if unknown:
+            return _json(400, {"error": f"unknown limits {sorted(unknown)}; known: {sorted(_glue_limits)}"})
+        with _lock:
+            _glue_limits.update(limits)
+        return _json(200, dict(_glue_limits))
     if path == "faults" and request.method == "POST":
         fault = request.get_json(force=True)
         if fault.get("kind") not in FAULT_KINDS:
@@ -574,6 +670,20 @@ class StandIn:
         parsed = json.loads(body or b"{}")
         with _lock:
             _requests.append({"operation": operation, "body": parsed})
+        if operation in {"CreateJob", "UpdateJob"}:
+            name = parsed.get("Name") or parsed.get("JobName")
+            definition = parsed.get("JobUpdate", parsed)
+            if name and "JobRunQueuingEnabled" in definition:
+                with _lock:
+                    _job_queuing[name] = bool(definition["JobRunQueuingEnabled"])
+        if operation == "StartJobRun":
+            with _lock:
+                throttled = _throttled()
+            if throttled:
+                return _json(400, {"__type": "ThrottlingException", "message": "Rate exceeded"},
+                             {"x-amzn-ErrorType": "ThrottlingException"})(environ, start_response)
+        # What this request asks of queuing, for _start_job_run (moto drops the field).
+        _request_queuing.value = parsed.get("JobRunQueuingEnabled") if operation == "StartJobRun" else None
         fault = _pick_fault(operation, parsed.get("JobName"))
         if fault is None:
             return self.moto(environ, start_response)

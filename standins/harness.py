@@ -207,6 +207,10 @@ class LocalProduct:
         request = urllib.request.Request(self.url + "/polysync-standin/faults", method="DELETE")
         urllib.request.urlopen(request).close()
 
+    def glue_limits(self, **limits: Any) -> None:
+        """Glue's account-level limits: maxConcurrentRuns, startJobRunPerSecond (None: off)."""
+        self._post("/polysync-standin/glue-limits", limits)
+
     def lambda_fault(self, function: str, **fault: Any) -> None:
         """One of Lambda's own faults for `function` (kind: service-error, unknown, throttle)."""
         self._post(f"/polysync-standin/lambda/{function}/faults", fault)

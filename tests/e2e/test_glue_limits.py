@@ -1,0 +1,99 @@
+"""Glue's account-level limits (issue 18): the account's quota of concurrent runs, the
+StartJobRun request rate, and job run queuing, enforced by the stand-in as Glue documents them
+(standins/glue_standin.py, `_capacity_refusal`, `_queues`, `_throttled`)."""
+
+import sys
+import time
+from pathlib import Path
+
+import botocore.exceptions
+import pytest
+
+from test_state_machine import lambda_failures, unique
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "standins"))
+
+from harness import LocalProduct  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def account():
+    # Its own stand-in: the limits count every live run of the account, and other tests leave
+    # theirs.
+    with LocalProduct({"POLYSYNC_POLL_MIN_SECONDS": "1", "POLYSYNC_POLL_MAX_SECONDS": "2"}) as local:
+        local.quick = local.create_state_machine("glue-job-quick", quick_faults=True)
+        yield local
+
+
+@pytest.fixture
+def limits(account):
+    yield account.glue_limits
+    account.glue_limits(maxConcurrentRuns=None, startJobRunPerSecond=None)
+
+
+def _job(account, prefix, running, **definition):
+    job = unique(prefix)
+    account.create_job(job, **definition)
+    account.script(job, {"starting": 0.2, "running": running})
+    return job
+
+
+def _until(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account, limits):
+    limits(maxConcurrentRuns=1)
+    first, second = _job(account, "e2e-quota-a", 4), _job(account, "e2e-quota-b", 0.5)
+    first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}}, account.quick)
+    _until(lambda: account.runs(first))
+    second_arn = account.start_execution(unique("exec"), {"job": {"externalId": second}}, account.quick)
+    assert account.wait(first_arn, timeout=120)["status"] == "SUCCEEDED"
+    assert account.wait(second_arn, timeout=120)["status"] == "SUCCEEDED"
+    errors = {f["error"] for f in lambda_failures(account.history(second_arn))}
+    assert errors == {"Glue.ConcurrentRunsExceededException"}, errors
+    assert [len(account.runs(job)) for job in (first, second)] == [1, 1]
+
+
+def test_a_queued_run_waits_with_its_state_detail_then_runs(account, limits):
+    limits(maxConcurrentRuns=1)
+    first = _job(account, "e2e-queue-a", 4)
+    queued = _job(account, "e2e-queue-b", 0.5, JobRunQueuingEnabled=True)
+    first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}})
+    _until(lambda: account.runs(first))
+    queued_arn = account.start_execution(unique("exec"), {"job": {"externalId": queued}})
+    _until(lambda: account.runs(queued))
+    run = account.runs(queued)[0]
+    assert run["JobRunState"] == "WAITING", run
+    assert "concurrently" in run["StateDetail"], run
+    assert account.wait(queued_arn, timeout=120)["status"] == "SUCCEEDED"
+    assert account.wait(first_arn, timeout=60)["status"] == "SUCCEEDED"
+    assert lambda_failures(account.history(queued_arn)) == [], "queued, never refused"
+    assert len(account.runs(queued)) == 1
+
+
+def test_only_a_job_without_retries_queues(account, limits):
+    limits(maxConcurrentRuns=1)
+    busy = _job(account, "e2e-queue-busy", 3)
+    account.glue.start_job_run(JobName=busy)
+    retried = _job(account, "e2e-queue-retries", 0.5, JobRunQueuingEnabled=True, MaxRetries=1)
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        account.glue.start_job_run(JobName=retried)
+    assert refused.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
+    # The run's own setting wins over the job's.
+    plain = _job(account, "e2e-queue-per-run", 0.5)
+    run_id = account.glue.start_job_run(JobName=plain, JobRunQueuingEnabled=True)["JobRunId"]
+    assert account.glue.get_job_run(JobName=plain, RunId=run_id)["JobRun"]["JobRunState"] == "WAITING"
+
+
+def test_starts_over_the_request_rate_are_retried_without_a_second_run(account, limits):
+    limits(startJobRunPerSecond=1)
+    jobs = [_job(account, "e2e-rate", 0.5) for _ in range(4)]
+    arns = [account.start_execution(unique("exec"), {"job": {"externalId": job}}, account.quick) for job in jobs]
+    assert [account.wait(arn, timeout=120)["status"] for arn in arns] == ["SUCCEEDED"] * 4
+    throttled = [f for arn in arns for f in lambda_failures(account.history(arn))]
+    assert throttled and {f["error"] for f in throttled} == {"Glue.ThrottlingException"}
+    assert [len(account.runs(job)) for job in jobs] == [1, 1, 1, 1]
