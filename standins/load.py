@@ -49,6 +49,8 @@ class LoadResult:
     aborted_runs_stopped: int = 0
     wrong_run_counts: list = field(default_factory=list)
     replayed_from_queue: int = 0
+    healthy_runs_stopped: int = 0
+    transitions: int = 0
 
     def report(self) -> str:
         lines = [
@@ -63,6 +65,9 @@ class LoadResult:
             f"attempt failing; aborted executions whose run is STOPPED (or that made none): "
             f"{self.aborted_runs_stopped}; "
             f"replayed from the failure queue: {self.replayed_from_queue}",
+            f"healthy runs stopped (a run of an execution nobody aborted): {self.healthy_runs_stopped}",
+            f"state transitions: {self.transitions} ({self.transitions / max(self.executions, 1):.1f} per "
+            f"execution); Glue calls per execution: {self.glue_calls / max(self.executions, 1):.1f}",
         ]
         return "\n".join(lines)
 
@@ -100,10 +105,7 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
     sqs = product.session.client("sqs", endpoint_url=product.url)
     queue_url = sqs.create_queue(QueueName=f"{prefix}-cancel-failures")["QueueUrl"]
     product.on_failure("polysync-glue-cancel", queue_url)
-    def function_calls() -> int:
-        return sum(len(product.requests(op)) for op in FUNCTION_OPERATIONS)
-
-    calls_before = function_calls()
+    calls_before = function_calls(product)
     # Half throttling, half bare server faults, on every Glue operation.
     product.fault(operation="*", kind="throttle", rate=fault_rate / 2)
     product.fault(operation="*", kind="http500", rate=fault_rate / (2 - fault_rate))
@@ -138,6 +140,25 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
         time.sleep(0.5)
     result.aborted_runs_stopped = sum(
         all(r["JobRunState"] == "STOPPED" for r in product.runs(j)) for j in aborted_jobs)
+    judge(product, result, jobs, arns, finished, set(aborted))
+    result.glue_calls = function_calls(product) - calls_before
+    return result
+
+
+def function_calls(product: LocalProduct) -> int:
+    """The Glue calls of the kinds the functions make, so far."""
+    return sum(len(product.requests(op)) for op in FUNCTION_OPERATIONS)
+
+
+def expected_end(index: int) -> tuple[str, str | None]:
+    """How the execution of the index-th job ends when nobody aborts it: every fifth fails."""
+    return ("FAILED", "Polysync.JobFailed") if index % FAILING_EVERY == 0 else ("SUCCEEDED", None)
+
+
+def judge(product: LocalProduct, result: LoadResult, jobs: list[str], arns: dict[str, str],
+          finished: dict[str, dict], aborted: set[int]) -> None:
+    """Each execution's end against its run's, its runs (by its tag), what is left live and the
+    Lambda failures the state machine met."""
     for index, job in enumerate(jobs):
         execution = finished[job]
         if index in aborted:
@@ -145,10 +166,8 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
             # error if it failed (a StartJobRun fault): ABORTED on AWS, FAILED here.
             expected = (execution["status"], execution.get("error")) if execution["status"] in {
                 "ABORTED", "FAILED"} else ("ABORTED", None)
-        elif index % FAILING_EVERY == 0:
-            expected = ("FAILED", "Polysync.JobFailed")
         else:
-            expected = ("SUCCEEDED", None)
+            expected = expected_end(index)
         outcome = (execution["status"], execution.get("error"))
         result.outcomes[f"{outcome[0]} {outcome[1] or ''}".strip()] += 1
         if outcome != expected:
@@ -161,11 +180,13 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
         if len(tagged) > 1 or (not tagged and index not in aborted):
             result.wrong_run_counts.append((job, len(tagged)))
         result.runs_left_live += sum(r["JobRunState"] not in FINAL_STATES for r in runs)
-        for event in product.history(arns[job]):
+        if index not in aborted:
+            result.healthy_runs_stopped += sum(r["JobRunState"] == "STOPPED" for r in tagged)
+        history = product.history(arns[job])
+        result.transitions += sum(event["type"].endswith("StateEntered") for event in history)
+        for event in history:
             if event["type"] == "LambdaFunctionFailed":
                 result.lambda_failures[event["lambdaFunctionFailedEventDetails"]["error"]] += 1
-    result.glue_calls = function_calls() - calls_before
-    return result
 
 
 def main() -> None:
