@@ -89,10 +89,17 @@ def _statements(policies):
 
 def test_iam_is_least_privilege():
     job_arn = {"Sub": "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${GlueJobNamePrefix}*"}
-    # The executions of this stack's state machine only, named as GlueJobStateMachine is.
-    machine_name = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]["Name"]["Sub"]
-    executions_arn = {"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
-                             + machine_name + ":*"}
+    # The executions of this stack's state machine only, named as GlueJobStateMachine is: the
+    # StateMachineName parameter, else STACKNAME-glue-job.
+    name = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]["Name"]
+    assert name == {"If": ["HasStateMachineName", {"Ref": "StateMachineName"}, {"Sub": "${AWS::StackName}-glue-job"}]}
+    states_arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+
+    def either_name(form):
+        return {"If": ["HasStateMachineName", {"Sub": states_arn + form.format("${StateMachineName}")},
+                       {"Sub": states_arn + form.format("${AWS::StackName}-glue-job")}]}
+
+    executions_arn = either_name("execution:{}:*")
     logs_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
     glue_logs = {"Sub": logs_arn + "/aws-glue/*"}
     custom_logs = {"Sub": logs_arn + "${GlueCustomLogGroup}*"}
@@ -117,8 +124,7 @@ def test_iam_is_least_privilege():
     assert poll_glue == {"glue:GetJob", "glue:GetJobRun", "glue:GetJobRuns"}
     machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]
     # Child executions: this state machine only, and Step Functions' own rule for .sync.
-    machine_arn = {"Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
-                          + machine_name}
+    machine_arn = either_name("stateMachine:{}")
     sync_rule = {"Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:"
                         "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"}
     scoped = {
@@ -163,3 +169,13 @@ def test_the_start_function_times_out_when_its_send_window_assumes():
     assert "Timeout" not in start
     source = (ROOT / "shared" / "src" / "start.rs").read_text()
     assert "START_FUNCTION_TIMEOUT: Duration = Duration::from_secs(60);" in source
+
+
+def test_a_stack_of_any_name_can_name_its_state_machine_within_80_characters():
+    # Step Functions takes a state machine name of 1 to 80 characters; STACKNAME-glue-job passes
+    # that past a 71-character stack name (CloudFormation allows 128), so the name can be given.
+    parameter = template()["Parameters"]["StateMachineName"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.match("a" * 80) and not pattern.match("a" * 81)
+    assert not pattern.match("has space") and pattern.match("")
