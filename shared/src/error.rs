@@ -9,6 +9,9 @@ use lambda_runtime::Diagnostic;
 pub mod error_type {
     pub const INVALID_INPUT: &str = "Polysync.InvalidInput";
     pub const FORBIDDEN_ARGUMENT: &str = "Polysync.ForbiddenArgument";
+    /// A redriven start that found no run yet: the state machine retries it once the
+    /// invocation the redrive replaced can no longer start one.
+    pub const START_DEFERRED: &str = "Polysync.StartDeferred";
     pub const GLUE_UNAVAILABLE: &str = "Glue.Unavailable";
     /// Prefix of every error Glue answered with a code: `Glue.<code>`.
     pub const GLUE_PREFIX: &str = "Glue.";
@@ -51,6 +54,14 @@ pub enum PolysyncError {
         message: String,
     },
 
+    /// The first attempt of a redriven start found no run of its execution: the invocation of
+    /// the attempt the redrive replaced may still be sending StartJobRun.
+    #[error(
+        "execution {execution_id} was redriven and no run of it is listed yet; the start it \
+         replaced may still make one, so this start waits for Step Functions' retry"
+    )]
+    StartDeferred { execution_id: String },
+
     /// No usable answer from Glue: connection refused, timeout, server fault without a code.
     #[error("no answer from Glue for {operation}: {detail}")]
     GlueUnavailable {
@@ -72,6 +83,7 @@ impl PolysyncError {
         match self {
             Self::InvalidInput { .. } => error_type::INVALID_INPUT.to_owned(),
             Self::ForbiddenArgument { .. } => error_type::FORBIDDEN_ARGUMENT.to_owned(),
+            Self::StartDeferred { .. } => error_type::START_DEFERRED.to_owned(),
             Self::Glue { code, .. } if code.is_empty() => error_type::GLUE_UNRECOGNIZED.to_owned(),
             Self::Glue { code, .. } => format!("{}{code}", error_type::GLUE_PREFIX),
             Self::GlueUnavailable { .. } => error_type::GLUE_UNAVAILABLE.to_owned(),

@@ -19,6 +19,9 @@ pub struct StartEvent {
     pub execution_id: Option<String>,
     #[serde(default)]
     pub retry_count: Option<u32>,
+    /// How often the execution was redriven (`$$.Execution.RedriveCount`).
+    #[serde(default)]
+    pub redrive_count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

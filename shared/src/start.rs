@@ -56,6 +56,7 @@ pub struct StartPlan {
     pub compute: Compute,
     pub execution_id: Option<String>,
     pub retry_count: u32,
+    pub redrive_count: u32,
 }
 
 fn one_line(field: &str, text: &str, max_chars: usize) -> Result<(), PolysyncError> {
@@ -123,6 +124,7 @@ impl StartPlan {
             compute,
             execution_id,
             retry_count: event.retry_count.unwrap_or(0),
+            redrive_count: event.redrive_count.unwrap_or(0),
         })
     }
 
@@ -170,7 +172,8 @@ async fn start(
 
     // Step Functions may retry a start whose run Glue did create: find that run first, and
     // look twice, as a run just started may not be listed by GetJobRuns at once.
-    if plan.retry_count > 0 {
+    // A redrive re-runs an aborted Start too: the run the aborted attempt made has the tag.
+    if plan.retry_count > 0 || plan.redrive_count > 0 {
         if let Some(execution_id) = plan.execution_id.as_deref() {
             for look in 0..2 {
                 if look > 0 {
@@ -182,6 +185,13 @@ async fn start(
                     let known = job_knowledge(env, target, None).await;
                     return Ok(adopt(env, &plan, &run, known));
                 }
+            }
+            // The invocation the redrive replaced (aborted while it ran) may still send its
+            // StartJobRun: the state machine retries this after RETRY_AFTER_INTERRUPTED_START.
+            if plan.retry_count == 0 && plan.redrive_count > 0 {
+                return Err(PolysyncError::StartDeferred {
+                    execution_id: execution_id.to_owned(),
+                });
             }
         }
     }
@@ -361,7 +371,8 @@ mod tests {
         let definition: Value = serde_json::from_str(crate::schedule::DEFINITION).unwrap();
         for task in ["Start", "StartAgain"] {
             let retriers = definition["States"][task]["Retry"].as_array().unwrap();
-            for name in MAY_STILL_RUN.iter().chain(&["Lambda.Unknown"]) {
+            let ours = crate::error::error_type::START_DEFERRED;
+            for name in MAY_STILL_RUN.iter().chain(&["Lambda.Unknown", ours]) {
                 let retrier = retriers
                     .iter()
                     .find(|r| {
@@ -382,6 +393,19 @@ mod tests {
             }
         }
         assert!(START_SEND_WINDOW + crate::glue::OPERATION_TIMEOUT < START_FUNCTION_TIMEOUT);
+    }
+
+    #[test]
+    fn a_redriven_start_is_told_its_redrive_count() {
+        let definition: Value = serde_json::from_str(crate::schedule::DEFINITION).unwrap();
+        let start = &definition["States"]["Start"]["Parameters"];
+        assert_eq!(start["redriveCount.$"], "$$.Execution.RedriveCount");
+        assert_eq!(start["retryCount.$"], "$$.State.RetryCount");
+        // The child a redriven parent starts has a name of its own.
+        let child = definition["States"]["ContinueInChild"]["Parameters"]["Name.$"]
+            .as_str()
+            .unwrap();
+        assert!(child.contains("$$.Execution.RedriveCount"), "{child}");
     }
 
     #[test]

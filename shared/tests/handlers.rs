@@ -1982,3 +1982,43 @@ async fn an_invocation_past_its_send_window_never_starts_a_run() {
     assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
     assert_eq!(start_rule.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn a_redriven_start_adopts_the_aborted_attempt_s_run_or_waits_for_the_retry() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let none = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
+    let env = env(&[&start_rule, &none]);
+    let redriven = json!({"job": {"externalId": "nightly-sales"}, "executionId": EXECUTION_ARN,
+                          "retryCount": 0, "redriveCount": 1});
+    // No run yet: the invocation the redrive replaced may still make one. No StartJobRun.
+    let error = diagnostic(start::handle(&env, event(redriven)).await.unwrap_err());
+    assert_eq!(error.error_type, "Polysync.StartDeferred");
+    assert_eq!(start_rule.num_calls(), 0);
+    assert_eq!(none.num_calls(), 2, "it looked twice");
+
+    // Step Functions' retry (45 s later) still finds none: now it starts the run.
+    let retried = json!({"job": {"externalId": "nightly-sales"}, "executionId": EXECUTION_ARN,
+                         "retryCount": 1, "redriveCount": 1});
+    let output = start::handle(&env, event(retried)).await.unwrap();
+    assert_eq!(output.run_id, "nightly-sales/jr_0123abcd");
+    assert_eq!(start_rule.num_calls(), 1);
+
+    // The aborted attempt's run exists: adopted at once, whatever its state.
+    let made = mock!(Client::get_job_runs).then_output(|| {
+        GetJobRunsOutput::builder()
+            .job_runs(tagged_run(
+                "jr_aborted",
+                EXECUTION_ARN,
+                JobRunState::Stopped,
+            ))
+            .build()
+    });
+    let start_again = recording_start(&captured);
+    let env = self::env(&[&start_again, &made]);
+    let redriven = json!({"job": {"externalId": "nightly-sales"}, "executionId": EXECUTION_ARN,
+                          "redriveCount": 2});
+    let output = start::handle(&env, event(redriven)).await.unwrap();
+    assert_eq!(output.run_id, "nightly-sales/jr_aborted");
+    assert_eq!(start_again.num_calls(), 0);
+}
