@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from harness import LocalProduct
 
@@ -113,11 +114,23 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
     arns = {job: product.start_execution(f"{job}-exec", {"job": {"externalId": job}}) for job in jobs}
     result = LoadResult(executions=executions, fault_rate=fault_rate, seconds=0,
                         aborted=len(aborted), aborted_during_start=len(during_start))
-    aborters = [
-        threading.Thread(target=abort, args=(product, arns[jobs[i]], jobs[i],
-                                             rng.uniform(0.3, 1.0) if i in during_start else rng.uniform(4, 10)))
-        for i in aborted
-    ]
+    finished = follow(product, result, jobs, arns, aborted, began, timeout, sqs, queue_url,
+                      lambda i: rng.uniform(0.3, 1.0) if i in during_start else rng.uniform(4, 10))
+    judge(product, result, jobs, arns, finished, set(aborted))
+    result.glue_calls = function_calls(product) - calls_before
+    return result
+
+
+def follow(product: LocalProduct, result: LoadResult, jobs: list[str], arns: dict[str, str],
+           aborted: list[int], began: float, timeout: float, sqs, queue_url: str,
+           abort_after: Callable[[int], float]) -> dict[str, dict]:
+    """Aborts each execution of `aborted` after abort_after(index) seconds, waits for every
+    execution to end, clears the faults, lets the cancels still under Lambda's retries settle
+    (each looks for at most START_WINDOW), replays what they could not deliver from the failure
+    queue, and counts the aborted executions whose runs are STOPPED. Returns each execution's
+    description."""
+    aborters = [threading.Thread(target=abort, args=(product, arns[jobs[i]], jobs[i], abort_after(i)))
+                for i in aborted]
     for thread in aborters:
         thread.start()
     try:
@@ -127,10 +140,8 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
     finally:
         result.seconds = time.monotonic() - began
         product.clear_faults()
-    # Cancels still under Lambda's retries settle (each looks for at most START_WINDOW); what
-    # they could not deliver waits in the queue for the operator's replay.
     aborted_jobs = [jobs[i] for i in aborted]
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and any(r["JobRunState"] not in FINAL_STATES
                                               for j in aborted_jobs for r in product.runs(j)):
         time.sleep(0.5)
@@ -140,9 +151,7 @@ def run_load(product: LocalProduct, executions: int, fault_rate: float, timeout:
         time.sleep(0.5)
     result.aborted_runs_stopped = sum(
         all(r["JobRunState"] == "STOPPED" for r in product.runs(j)) for j in aborted_jobs)
-    judge(product, result, jobs, arns, finished, set(aborted))
-    result.glue_calls = function_calls(product) - calls_before
-    return result
+    return finished
 
 
 def function_calls(product: LocalProduct) -> int:

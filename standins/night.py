@@ -25,8 +25,7 @@ import threading
 import time
 
 from harness import LocalProduct
-from load import FINAL_STATES, LoadResult, abort, expected_end, function_calls, judge
-from replay_cancel_failures import replay  # noqa: E402 (load puts tools/ on the path)
+from load import LoadResult, expected_end, follow, function_calls, judge
 
 FUNCTIONS = ("polysync-glue-start", "polysync-glue-poll", "polysync-glue-cancel")
 LAMBDA_FAULTS = ({"kind": "service-error"}, {"kind": "unknown"}, {"kind": "unknown", "afterRunning": True},
@@ -79,28 +78,12 @@ def run_night(product: LocalProduct, executions: int, queuing: bool, throttle_se
     # No Glue call is faulted here (fault_rate 0): the faults are Lambda's, 5 % of each kind.
     result = LoadResult(executions=executions, fault_rate=0.0, seconds=0, aborted=len(aborted),
                         aborted_during_start=len(during_start))
-    aborters = [threading.Thread(target=abort, args=(
-        product, arns[jobs[i]], jobs[i], rng.uniform(0.3, 1.0) if i in during_start else throttle_seconds + rng.uniform(60, 300)))
-        for i in aborted]
-    for thread in aborters:
-        thread.start()
     try:
-        for thread in aborters:
-            thread.join(timeout)
-        finished = {job: product.wait(arn, timeout=timeout) for job, arn in arns.items()}
+        finished = follow(product, result, jobs, arns, aborted, began, timeout, sqs, queue_url,
+                          lambda i: rng.uniform(0.3, 1.0) if i in during_start
+                          else throttle_seconds + rng.uniform(60, 300))
     finally:
-        result.seconds = time.monotonic() - began
-        product.clear_faults()
         product.glue_limits(maxConcurrentRuns=None, startJobRunPerSecond=None)
-    aborted_jobs = [jobs[i] for i in aborted]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and any(r["JobRunState"] not in FINAL_STATES
-                                              for j in aborted_jobs for r in product.runs(j)):
-        time.sleep(1)
-    result.replayed_from_queue = replay(sqs, product.lambda_, queue_url, "polysync-glue-cancel")["replayed"]
-    time.sleep(5)
-    result.aborted_runs_stopped = sum(all(r["JobRunState"] == "STOPPED" for r in product.runs(j))
-                                      for j in aborted_jobs)
     judge(product, result, jobs, arns, finished, set(aborted))
     result.glue_calls = function_calls(product) - calls_before
     return result
