@@ -3,27 +3,32 @@
 
 use std::time::Duration;
 
-use aws_sdk_glue::types::JobRun;
-use lambda_runtime::{Context, LambdaEvent};
+use aws_sdk_glue::types::{JobRun, JobRunState};
+use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use serde_json::Value;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 
-use crate::error::{from_sdk, from_states_sdk, glue_error, PolysyncError, RequestTarget};
+use crate::aws::{account_of, now, Deadline, GlueJob, Services, DEADLINE_MARGIN};
+use crate::error::{from_states_sdk, glue_error, ErrorCode, PolysyncError};
 use crate::event::{parse_event, CancelOutput};
-use crate::glue::{
-    account_of, find_tagged_run, get_job_run, next_attempt, now, time_left, within_deadline,
-    Services, DEADLINE_MARGIN,
-};
 use crate::run_id::RunId;
 use crate::status::{is_terminal, RunStatus};
 
 /// Execution statuses after which a run must not be left behind.
-const ENDED_EXECUTION_STATUSES: [&str; 3] = ["ABORTED", "TIMED_OUT", "FAILED"];
+fn leaves_a_run_behind(status: &ExecutionStatus) -> bool {
+    matches!(
+        status,
+        ExecutionStatus::Aborted | ExecutionStatus::TimedOut | ExecutionStatus::Failed
+    )
+}
+
 /// Statuses that can end an execution while its start function still runs: StopExecution and a
 /// state machine timeout do not stop a Lambda invocation under way.
-const INTERRUPTED_EXECUTION_STATUSES: [&str; 2] = ["ABORTED", "TIMED_OUT"];
+fn may_interrupt_a_start(status: &ExecutionStatus) -> bool {
+    matches!(status, ExecutionStatus::Aborted | ExecutionStatus::TimedOut)
+}
 /// How long after such an end a run of the execution may still appear: the start function's
 /// timeout (template.yaml, 60 s), and time for GetJobRuns to list the run.
 pub const START_WINDOW: Duration = Duration::from_secs(75);
@@ -51,7 +56,8 @@ struct ExecutionDetail {
     /// machines, stacks and accounts, so only this execution's run is ever stopped.
     execution_arn: String,
     name: String,
-    status: String,
+    #[serde(deserialize_with = "execution_status")]
+    status: ExecutionStatus,
     /// The execution input, as a JSON string; absent past 248 KB of input and output
     /// (`inputDetails.included: false`).
     #[serde(default)]
@@ -59,6 +65,15 @@ struct ExecutionDetail {
     /// When the execution ended, in milliseconds since the epoch.
     #[serde(default)]
     stop_date: Option<i64>,
+}
+
+/// The event's status as the SDK's enum (a status newer than the SDK is `Unknown` and stops
+/// nothing).
+fn execution_status<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ExecutionStatus, D::Error> {
+    let status = String::deserialize(deserializer)?;
+    Ok(ExecutionStatus::from(status.as_str()))
 }
 
 enum CancelRequest {
@@ -100,22 +115,20 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<CancelOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
-    within_deadline(&context, "BatchStopJobRun", async {
-        let account = account_of(&context.invoked_function_arn);
-        let run_id = match parse_request(payload)? {
-            CancelRequest::Run(run_id) => run_id,
-            CancelRequest::Execution(detail) => {
-                match run_of_execution(env, account, &detail, &context).await? {
-                    ExecutionRun::Found(run_id) => run_id,
-                    ExecutionRun::NothingToStop(output) => return Ok(output),
-                }
+    let deadline = Deadline::of(&context);
+    let account = account_of(&context.invoked_function_arn);
+    let run_id = match parse_request(payload)? {
+        CancelRequest::Run(run_id) => run_id,
+        CancelRequest::Execution(detail) => {
+            match run_of_execution(env, account, &detail, deadline).await? {
+                ExecutionRun::Found(run_id) => run_id,
+                ExecutionRun::NothingToStop(output) => return Ok(output),
             }
-        };
-        let target = env.request_target(account, &run_id.job_name);
-        let newest = newest_attempt(&env.glue, target, &run_id).await?;
-        stop(env, target, &newest).await
-    })
-    .await
+        }
+    };
+    let job = env.job(account, &run_id.job_name, deadline);
+    let newest = newest_attempt(job, &run_id).await?;
+    stop(job, &newest).await
 }
 
 fn nothing_to_stop(message: String) -> CancelOutput {
@@ -130,14 +143,20 @@ fn nothing_to_stop(message: String) -> CancelOutput {
 
 /// The execution as Step Functions has it now. One that cannot be read, because it no longer
 /// exists or the function may not read it, is taken to have ended as the event says.
-async fn describe(env: &Services, detail: &ExecutionDetail) -> Result<Described, PolysyncError> {
-    match env
+async fn describe(
+    env: &Services,
+    detail: &ExecutionDetail,
+    deadline: Deadline,
+) -> Result<Described, PolysyncError> {
+    let request = env
         .states()
         .describe_execution()
         .execution_arn(&detail.execution_arn)
-        .send()
-        .await
-    {
+        .send();
+    let answer = deadline
+        .call("DescribeExecution", async { Ok(request.await) })
+        .await?;
+    match answer {
         Ok(described) => Ok(Described {
             // Running after its end event only if redriven since (on AWS an aborted execution
             // is ABORTED at once; moto settles it when the running task returns).
@@ -147,7 +166,8 @@ async fn describe(env: &Services, detail: &ExecutionDetail) -> Result<Described,
         }),
         Err(error) => {
             let gone = error.as_service_error().is_some_and(|e| {
-                e.is_execution_does_not_exist() || e.meta().code() == Some("AccessDeniedException")
+                e.is_execution_does_not_exist()
+                    || e.meta().code().map(ErrorCode::from_wire) == Some(ErrorCode::AccessDenied)
             });
             if gone {
                 tracing::warn!(execution = %detail.execution_arn, "execution unreadable; taken as ended");
@@ -167,19 +187,19 @@ async fn run_of_execution(
     env: &Services,
     account: Option<&str>,
     detail: &ExecutionDetail,
-    context: &Context,
+    deadline: Deadline,
 ) -> Result<ExecutionRun, PolysyncError> {
     let name = &detail.name;
     let nothing = |message: String| Ok(ExecutionRun::NothingToStop(nothing_to_stop(message)));
-    if !ENDED_EXECUTION_STATUSES.contains(&detail.status.as_str()) {
+    if !leaves_a_run_behind(&detail.status) {
         return nothing(format!(
             "execution {name} is {}; only ABORTED, TIMED_OUT and FAILED executions have runs to stop",
-            detail.status
+            detail.status.as_str()
         ));
     }
     // A late or replayed event of an execution that was redriven since: its run is followed
     // again, and must not be stopped.
-    let described = describe(env, detail).await?;
+    let described = describe(env, detail, deadline).await?;
     if described.redriven_and_running {
         return nothing(format!(
             "execution {name} is running again (redriven); its run is not stopped"
@@ -215,7 +235,7 @@ async fn run_of_execution(
              it, so it started no run; nothing to stop"
         ));
     };
-    let target = env.request_target(account, job_name);
+    let job = env.job(account, job_name, deadline);
     let ended_ms = detail
         .stop_date
         .unwrap_or_else(|| now().to_millis().unwrap_or(0));
@@ -226,16 +246,19 @@ async fn run_of_execution(
             .and_then(|started| started.to_millis().ok())
             .is_none_or(|started_ms| started_ms <= window_ends_ms)
     };
-    let may_still_start = INTERRUPTED_EXECUTION_STATUSES.contains(&detail.status.as_str());
+    let may_still_start = may_interrupt_a_start(&detail.status);
     loop {
-        match find_tagged_run(&env.glue, target, &detail.execution_arn, of_this_end).await {
+        match job
+            .find_tagged_run(&detail.execution_arn, of_this_end)
+            .await
+        {
             Ok(Some(run)) => {
                 return Ok(ExecutionRun::Found(RunId::new(
                     job_name,
                     run.id().unwrap_or_default(),
                 )));
             }
-            Err(PolysyncError::Glue { code, .. }) if code == "EntityNotFoundException" => {
+            Err(error) if error.is_entity_not_found() => {
                 return nothing(format!(
                     "Glue job {job_name} does not exist, so execution {name} started no run; \
                      nothing to stop"
@@ -247,7 +270,8 @@ async fn run_of_execution(
         // A start still under way when the execution ended makes its run later: look again
         // until it can no longer appear, or this invocation must answer.
         let now_ms = now().to_millis().unwrap_or(i64::MAX);
-        let time_for_another_look = time_left(context)
+        let time_for_another_look = deadline
+            .left()
             .is_none_or(|left| left > LOOK_AGAIN_EVERY + DEADLINE_MARGIN + DEADLINE_MARGIN);
         if !may_still_start || now_ms >= window_ends_ms || !time_for_another_look {
             return nothing(format!(
@@ -261,15 +285,11 @@ async fn run_of_execution(
 }
 
 /// The newest of Glue's retry attempts of a run (`PreviousRunId`): the one that may be live.
-async fn newest_attempt(
-    glue: &aws_sdk_glue::Client,
-    target: RequestTarget<'_>,
-    given: &RunId,
-) -> Result<RunId, PolysyncError> {
+async fn newest_attempt(job: GlueJob<'_>, given: &RunId) -> Result<RunId, PolysyncError> {
     let mut run_id = given.clone();
     // Glue retries a run at most MaxRetries times (at most 10); the bound only ends a loop.
     for _ in 0..MAX_ATTEMPTS_FOLLOWED {
-        let next = next_attempt(glue, target, &run_id.job_run_id).await?;
+        let next = job.next_attempt(&run_id.job_run_id).await?;
         match next.and_then(|run| run.id().map(str::to_owned)) {
             Some(next_id) => run_id = RunId::new(&run_id.job_name, &next_id),
             None => break,
@@ -279,55 +299,50 @@ async fn newest_attempt(
 }
 
 fn output(run_id: &RunId, run: &JobRun, stop_requested: bool, message: String) -> CancelOutput {
-    let state = run.job_run_state().map(|s| s.as_str().to_owned());
+    let state = run.job_run_state();
     CancelOutput {
         run_id: Some(run_id.to_string()),
         stop_requested,
-        status: RunStatus::from_glue_state(state.as_deref()),
-        glue_state: state,
+        status: RunStatus::from_glue_state(state),
+        glue_state: state.map(|s| s.as_str().to_owned()),
         message,
     }
 }
 
 /// A run already final, or already stopping (a second cancel, Glue's own stop): not an error.
 fn nothing_left_to_stop(run_id: &RunId, run: &JobRun) -> Option<CancelOutput> {
-    let state = run.job_run_state().map(|s| s.as_str());
+    let state = run.job_run_state();
     let message = match state {
-        Some("STOPPING") => format!("run {run_id} is already stopping"),
-        state if is_terminal(state) => format!(
+        Some(JobRunState::Stopping) => format!("run {run_id} is already stopping"),
+        Some(ended) if is_terminal(state) => format!(
             "run {run_id} had already ended {}; nothing to stop",
-            state.unwrap_or_default()
+            ended.as_str()
         ),
         _ => return None,
     };
     Some(output(run_id, run, false, message))
 }
 
-async fn stop(
-    env: &Services,
-    target: RequestTarget<'_>,
-    run_id: &RunId,
-) -> Result<CancelOutput, PolysyncError> {
+async fn stop(job: GlueJob<'_>, run_id: &RunId) -> Result<CancelOutput, PolysyncError> {
     // An unknown run fails here with Glue.EntityNotFoundException; a finished one needs no stop.
-    let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
+    let run = job.run(&run_id.job_run_id).await?;
     if let Some(settled) = nothing_left_to_stop(run_id, &run) {
         return Ok(settled);
     }
-    let answer = env
+    let request = job
         .glue
         .batch_stop_job_run()
         .job_name(&run_id.job_name)
         .job_run_ids(&run_id.job_run_id)
-        .send()
-        .await
-        .map_err(|e| from_sdk("BatchStopJobRun", Some(target), e))?;
+        .send();
+    let answer = job.send("BatchStopJobRun", request).await?;
     // BatchStopJobRun answers 200 even when it stopped nothing: the refusal is in Errors.
     // One run was asked for, so any entry is about it.
     let refusal = answer
         .errors()
         .first()
         .and_then(|error| error.error_detail());
-    let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
+    let run = job.run(&run_id.job_run_id).await?;
     if let Some(detail) = refusal {
         // The run may have ended, or begun stopping, between our look and the stop: no error.
         if let Some(settled) = nothing_left_to_stop(run_id, &run) {
@@ -335,8 +350,11 @@ async fn stop(
         }
         return Err(glue_error(
             "BatchStopJobRun",
-            Some(target),
-            detail.error_code().unwrap_or_default(),
+            Some(job.target),
+            detail
+                .error_code()
+                .filter(|code| !code.is_empty())
+                .map(ErrorCode::from_wire),
             detail.error_message().unwrap_or_default(),
         ));
     }

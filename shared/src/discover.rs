@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::arguments::{CODE_LOADING_KEYS, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
-use crate::error::{from_sdk, PolysyncError};
+use crate::aws::Services;
+use crate::aws::{send_glue, Deadline};
+use crate::error::PolysyncError;
 use crate::event::{
     parse_event, DiscoverEvent, DiscoverOutput, DiscoveredAttributes, DiscoveredJob,
     DiscoveredParameter,
 };
-use crate::glue::Services;
 use crate::start::JOB_TYPE;
 
 /// The largest page of JSON returned: the Step Functions payload limit.
@@ -88,17 +89,23 @@ pub fn import_job(job: &Job) -> DiscoveredJob {
 
 /// Where the next page starts: a Glue page (its token) and how many of its jobs were returned.
 /// Opaque to callers: base64 of this JSON.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 struct Cursor {
-    #[serde(rename = "g", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "g")]
     glue_token: Option<String>,
     #[serde(rename = "o")]
     offset: usize,
 }
 
 impl Cursor {
+    /// The JSON that [`Cursor::decode`] reads, built field by field: it cannot fail.
     fn encode(&self) -> String {
-        base64::encode(serde_json::to_vec(self).expect("a cursor always serializes"))
+        let mut fields = serde_json::Map::new();
+        if let Some(token) = &self.glue_token {
+            fields.insert("g".to_owned(), Value::String(token.clone()));
+        }
+        fields.insert("o".to_owned(), Value::from(self.offset));
+        base64::encode(Value::Object(fields).to_string().as_bytes())
     }
 
     fn decode(token: &str) -> Result<Self, PolysyncError> {
@@ -126,10 +133,11 @@ const CUT_NAMES_SHOWN: usize = 5;
 /// `room` bytes, with a warning naming them: it never blocks the jobs after it.
 fn fit_alone(job: &mut DiscoveredJob, room: usize) {
     let mut cut = Vec::new();
-    while json_len(job) > room && !job.parameters.is_empty() {
-        let largest = (0..job.parameters.len())
-            .max_by_key(|&i| json_len(&job.parameters[i]))
-            .expect("parameters is not empty");
+    while json_len(job) > room {
+        let Some(largest) = (0..job.parameters.len()).max_by_key(|&i| json_len(&job.parameters[i]))
+        else {
+            break;
+        };
         cut.push(job.parameters.remove(largest).name);
         let shown = cut
             .iter()
@@ -194,15 +202,15 @@ pub async fn handle(
         Some(token) => Cursor::decode(token)?,
         None => Cursor::default(),
     };
+    let deadline = Deadline::of(&event.context);
     loop {
-        let answer = env
+        let request = env
             .glue
             .get_jobs()
             .set_next_token(cursor.glue_token.clone())
             .max_results(GLUE_PAGE_SIZE)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetJobs", None, e))?;
+            .send();
+        let answer = send_glue(deadline, "GetJobs", None, request).await?;
         let glue_next = answer
             .next_token()
             .filter(|t| !t.is_empty())

@@ -1,5 +1,7 @@
 //! The one error type of every handler, and its mapping to the Lambda `errorType` names that
-//! the state machine's Retry and Catch match (CONTRACT.md §6).
+//! the state machine's Retry and Catch match (docs/interface.md, "Errors").
+
+use std::sync::Arc;
 
 use aws_sdk_glue::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -35,23 +37,33 @@ pub enum PolysyncError {
     )]
     ForbiddenArgument { field: String, key: String },
 
-    /// Glue answered with an error code.
-    #[error("Glue {operation} failed with {code}: {message}{hint}")]
+    /// Glue answered with an error code, or (`code` None) with a bare 4xx and no code.
+    #[error(
+        "Glue {operation} failed with {}: {message}{hint}",
+        .code.as_ref().map_or("no error code", ErrorCode::as_wire)
+    )]
     Glue {
         operation: &'static str,
-        code: String,
+        code: Option<ErrorCode>,
         message: String,
         /// Polysync troubleshooting hint, empty or starting with a separator.
         hint: String,
+        #[source]
+        source: Option<ErrorSource>,
     },
 
-    /// Step Functions answered with an error, or not at all (`code` "Unavailable"): cancel
-    /// reading the input of an execution whose status-change event left it out.
-    #[error("Step Functions {operation} failed with {code}: {message}")]
+    /// Step Functions answered with an error (`code`), or not at all (`code` None): cancel
+    /// reading the execution an event is about.
+    #[error(
+        "Step Functions {operation} failed with {}: {message}",
+        .code.as_ref().map_or(UNAVAILABLE, ErrorCode::as_wire)
+    )]
     StepFunctions {
         operation: &'static str,
-        code: String,
+        code: Option<ErrorCode>,
         message: String,
+        #[source]
+        source: Option<ErrorSource>,
     },
 
     /// The first attempt of a redriven start found no run of its execution: the invocation of
@@ -67,7 +79,129 @@ pub enum PolysyncError {
     GlueUnavailable {
         operation: &'static str,
         detail: String,
+        #[source]
+        source: Option<ErrorSource>,
     },
+}
+
+/// The suffix of an error that had no answer: `Glue.Unavailable`, `StepFunctions.Unavailable`.
+const UNAVAILABLE: &str = "Unavailable";
+
+/// The SDK's error behind a [`PolysyncError`], kept for the function's log (request id, HTTP
+/// status) while the contract's message stays short. Compared by its text, so errors stay
+/// comparable in tests.
+#[derive(Debug, Clone)]
+pub struct ErrorSource(Arc<dyn std::error::Error + Send + Sync>);
+
+impl ErrorSource {
+    fn of(error: impl std::error::Error + Send + Sync + 'static) -> Option<Self> {
+        Some(Self(Arc::new(error)))
+    }
+}
+
+impl std::fmt::Display for ErrorSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ErrorSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for ErrorSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for ErrorSource {}
+
+/// An AWS error code, typed where a handler decides on it; any other code is kept as the
+/// service spelled it, for the contract's `Glue.<code>` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorCode {
+    EntityNotFound,
+    InvalidInput,
+    /// IAM's refusal: any AWS API answers it, and the operations' models do not list it.
+    AccessDenied,
+    Other(String),
+}
+
+impl ErrorCode {
+    /// From a code the SDK did not type: an error outside the operation's model, or the
+    /// `ErrorCode` string of a BatchStopJobRun entry. The names are Glue's (AWS Glue API
+    /// reference, "Common exceptions") and IAM's (`AccessDeniedException`).
+    pub fn from_wire(code: &str) -> Self {
+        match code {
+            "EntityNotFoundException" => Self::EntityNotFound,
+            "InvalidInputException" => Self::InvalidInput,
+            "AccessDeniedException" => Self::AccessDenied,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_wire(&self) -> &str {
+        match self {
+            Self::EntityNotFound => "EntityNotFoundException",
+            Self::InvalidInput => "InvalidInputException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::Other(code) => code,
+        }
+    }
+
+    /// The code of a service error: the SDK's own variant where the operation models it.
+    pub fn of<E: GlueServiceError>(error: &E) -> Option<Self> {
+        error
+            .modelled_code()
+            .or_else(|| error.code().map(Self::from_wire))
+    }
+}
+
+/// A Glue operation's error as the SDK models it: the refusals it has a variant for.
+pub trait GlueServiceError:
+    ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
+{
+    fn modelled_code(&self) -> Option<ErrorCode>;
+}
+
+macro_rules! modelled_glue_errors {
+    ($($error:ty { $($is:ident => $code:expr),* })*) => {$(
+        impl GlueServiceError for $error {
+            fn modelled_code(&self) -> Option<ErrorCode> {
+                $(if self.$is() { return Some($code); })*
+                None
+            }
+        }
+    )*};
+}
+
+modelled_glue_errors! {
+    aws_sdk_glue::operation::get_job::GetJobError {
+        is_entity_not_found_exception => ErrorCode::EntityNotFound,
+        is_invalid_input_exception => ErrorCode::InvalidInput
+    }
+    aws_sdk_glue::operation::get_jobs::GetJobsError {
+        is_entity_not_found_exception => ErrorCode::EntityNotFound,
+        is_invalid_input_exception => ErrorCode::InvalidInput
+    }
+    aws_sdk_glue::operation::get_job_run::GetJobRunError {
+        is_entity_not_found_exception => ErrorCode::EntityNotFound,
+        is_invalid_input_exception => ErrorCode::InvalidInput
+    }
+    aws_sdk_glue::operation::get_job_runs::GetJobRunsError {
+        is_entity_not_found_exception => ErrorCode::EntityNotFound,
+        is_invalid_input_exception => ErrorCode::InvalidInput
+    }
+    aws_sdk_glue::operation::start_job_run::StartJobRunError {
+        is_entity_not_found_exception => ErrorCode::EntityNotFound,
+        is_invalid_input_exception => ErrorCode::InvalidInput
+    }
+    aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunError {
+        is_invalid_input_exception => ErrorCode::InvalidInput
+    }
 }
 
 impl PolysyncError {
@@ -78,24 +212,52 @@ impl PolysyncError {
         }
     }
 
+    /// No answer from Glue, for a reason of ours (a deadline, an answer without its payload).
+    pub fn glue_unavailable(operation: &'static str, detail: impl Into<String>) -> Self {
+        Self::GlueUnavailable {
+            operation,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// Whether Glue answered that the job (or run) does not exist.
+    pub fn is_entity_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::Glue {
+                code: Some(ErrorCode::EntityNotFound),
+                ..
+            }
+        )
+    }
+
     /// The contract's `errorType` for this error.
     pub fn error_type(&self) -> String {
         match self {
             Self::InvalidInput { .. } => error_type::INVALID_INPUT.to_owned(),
             Self::ForbiddenArgument { .. } => error_type::FORBIDDEN_ARGUMENT.to_owned(),
             Self::StartDeferred { .. } => error_type::START_DEFERRED.to_owned(),
-            Self::Glue { code, .. } if code.is_empty() => error_type::GLUE_UNRECOGNIZED.to_owned(),
-            Self::Glue { code, .. } => format!("{}{code}", error_type::GLUE_PREFIX),
+            Self::Glue { code: None, .. } => error_type::GLUE_UNRECOGNIZED.to_owned(),
+            Self::Glue {
+                code: Some(code), ..
+            } => format!("{}{}", error_type::GLUE_PREFIX, code.as_wire()),
             Self::GlueUnavailable { .. } => error_type::GLUE_UNAVAILABLE.to_owned(),
-            Self::StepFunctions { code, .. } => {
-                format!("{}{code}", error_type::STEP_FUNCTIONS_PREFIX)
-            }
+            Self::StepFunctions { code, .. } => format!(
+                "{}{}",
+                error_type::STEP_FUNCTIONS_PREFIX,
+                code.as_ref().map_or(UNAVAILABLE, ErrorCode::as_wire)
+            ),
         }
     }
 }
 
 impl From<PolysyncError> for Diagnostic {
     fn from(error: PolysyncError) -> Self {
+        // The contract's message is short; the SDK's error behind it goes to the log.
+        if let Some(source) = std::error::Error::source(&error) {
+            tracing::warn!(error_type = %error.error_type(), source = %describe_transport(source), "handler error");
+        }
         Diagnostic {
             error_type: error.error_type(),
             error_message: error.to_string(),
@@ -124,7 +286,7 @@ impl RequestTarget<'_> {
     }
 }
 
-/// Maps an SDK error of a Step Functions operation; no answer is code `Unavailable`.
+/// Maps an SDK error of a Step Functions operation; no answer has no code (`Unavailable`).
 pub fn from_states_sdk<E>(
     operation: &'static str,
     error: SdkError<E, HttpResponse>,
@@ -134,56 +296,72 @@ where
 {
     let (code, message) = match &error {
         SdkError::ServiceError(context) => (
-            context.err().code().unwrap_or("Unavailable").to_owned(),
+            context.err().code().map(ErrorCode::from_wire),
             context.err().message().unwrap_or_default().to_owned(),
         ),
-        other => ("Unavailable".to_owned(), describe_transport(other)),
+        other => (None, describe_transport(other)),
     };
     PolysyncError::StepFunctions {
         operation,
         code,
         message,
+        source: ErrorSource::of(error),
     }
 }
 
 /// Maps an SDK error of any Glue operation to the contract's error, with its hint.
-pub fn from_sdk<E>(
+pub fn from_sdk<E: GlueServiceError>(
     operation: &'static str,
     target: Option<RequestTarget<'_>>,
     error: SdkError<E, HttpResponse>,
-) -> PolysyncError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
+) -> PolysyncError {
     match error {
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let err = context.into_err();
-            match err.code() {
-                Some(code) => glue_error(operation, target, code, err.message().unwrap_or("")),
+            let message = err.message().unwrap_or("").to_owned();
+            match ErrorCode::of(&err) {
+                Some(code) => {
+                    let mut error = glue_error(operation, target, Some(code), &message);
+                    if let PolysyncError::Glue { source, .. } = &mut error {
+                        *source = ErrorSource::of(err);
+                    }
+                    error
+                }
                 // A server fault without a code (a gateway 502/503, a garbled body) is no answer.
                 None if status >= 500 => PolysyncError::GlueUnavailable {
                     operation,
                     detail: format!("HTTP {status}"),
+                    source: ErrorSource::of(err),
                 },
                 None => PolysyncError::Glue {
                     operation,
-                    code: String::new(),
-                    message: format!("HTTP {status}: {}", err.message().unwrap_or("no message")),
+                    code: None,
+                    message: format!(
+                        "HTTP {status}: {}",
+                        if message.is_empty() {
+                            "no message"
+                        } else {
+                            &message
+                        }
+                    ),
                     hint: String::new(),
+                    source: ErrorSource::of(err),
                 },
             }
         }
-        SdkError::ResponseError(context) => PolysyncError::GlueUnavailable {
+        SdkError::ResponseError(ref context) => PolysyncError::GlueUnavailable {
             operation,
             detail: format!(
                 "unreadable response (HTTP {})",
                 context.raw().status().as_u16()
             ),
+            source: ErrorSource::of(error),
         },
         other => PolysyncError::GlueUnavailable {
             operation,
             detail: describe_transport(&other),
+            source: ErrorSource::of(other),
         },
     }
 }
@@ -204,24 +382,24 @@ fn describe_transport(error: &dyn std::error::Error) -> String {
 pub fn glue_error(
     operation: &'static str,
     target: Option<RequestTarget<'_>>,
-    code: &str,
+    code: Option<ErrorCode>,
     message: &str,
 ) -> PolysyncError {
-    let hint = match (code, target) {
-        ("AccessDeniedException", Some(target)) => format!(
+    let hint = match (&code, target) {
+        (Some(ErrorCode::AccessDenied), Some(target)) => format!(
             " (Polysync: the function's role needs glue:{operation} on {})",
             target.job_arn()
         ),
         // Only where Glue's message is about arguments: "Worker Type Z.2X is not supported..."
         // is InvalidInputException too, and the argument hint would mislead there.
-        ("InvalidInputException", _)
+        (Some(ErrorCode::InvalidInput), _)
             if operation == "StartJobRun" && message.to_ascii_lowercase().contains("argument") =>
         {
             " (Polysync: argument keys must be valid Glue argument names; a parameter named \
              key=value is not split, use name key and value value)"
                 .to_owned()
         }
-        ("EntityNotFoundException", Some(target)) => format!(
+        (Some(ErrorCode::EntityNotFound), Some(target)) => format!(
             " (Polysync: check that the Glue job {} exists in {})",
             target.job_name, target.region
         ),
@@ -229,8 +407,9 @@ pub fn glue_error(
     };
     PolysyncError::Glue {
         operation,
-        code: code.to_owned(),
+        code,
         message: message.to_owned(),
         hint,
+        source: None,
     }
 }

@@ -1,23 +1,19 @@
 //! What a job's recent successful runs took: the `expectedDuration` of the start output, which
 //! lets poll look most often when this run will likely end (contract §2).
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use aws_sdk_glue::types::{JobRun, JobRunState};
-use aws_sdk_glue::Client;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{from_sdk, PolysyncError, RequestTarget};
+use crate::aws::GlueJob;
+use crate::error::PolysyncError;
 
 /// Fewer successful runs than this tell too little: `expectedDuration` is null.
 pub const MIN_RUNS: usize = 5;
 /// The newest successful runs that count: recent enough to follow a job whose data grows.
 pub const MAX_RUNS: usize = 20;
-/// The scan is bounded: GetJobRuns pages of this size (Glue allows 1–200), small enough that
-/// the first page usually holds the 20 newest successes of a job that mostly succeeds ...
-const PAGE_SIZE: i32 = 50;
-/// ... and at most this many pages (200 runs), for a job that mostly fails.
-const MAX_PAGES: usize = 4;
 /// Reading the history is best effort: the run has started, and the start must answer.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -76,30 +72,23 @@ fn nearest_rank(sorted: &[u64], percent: usize) -> u64 {
     sorted[rank - 1]
 }
 
-/// Reads the job's recent runs (a bounded GetJobRuns scan) and tells what they took.
+/// Reads the job's recent runs (the bounded scan of [`GlueJob::scan_recent_runs`], which ends
+/// once the newest [`MAX_RUNS`] successes are in) and tells what they took.
 pub async fn read_expected_duration(
-    glue: &Client,
-    target: RequestTarget<'_>,
+    job: GlueJob<'_>,
 ) -> Result<Option<ExpectedDuration>, PolysyncError> {
-    let mut pages = glue
-        .get_job_runs()
-        .job_name(target.job_name)
-        .max_results(PAGE_SIZE)
-        .into_paginator()
-        .page_size(PAGE_SIZE)
-        .send();
     let mut runs = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let Some(page) = pages.next().await else {
-            break;
-        };
-        let page = page.map_err(|e| from_sdk("GetJobRuns", Some(target), e))?;
-        runs.extend(page.job_runs().iter().cloned());
-        let successes = runs.iter().filter_map(duration_of).count();
+    let mut successes = 0;
+    job.scan_recent_runs(|run| {
+        successes += usize::from(duration_of(run).is_some());
+        runs.push(run.clone());
         if successes >= MAX_RUNS {
-            break;
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
-    }
+    })
+    .await?;
     Ok(expected_duration(&runs))
 }
 

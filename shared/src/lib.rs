@@ -3,6 +3,7 @@
 //! `lambda_runtime`; everything here can be called in a test.
 
 pub mod arguments;
+pub mod aws;
 pub mod cancel;
 pub mod compute;
 pub mod config;
@@ -10,7 +11,6 @@ pub mod diagnosis;
 pub mod discover;
 pub mod error;
 pub mod event;
-pub mod glue;
 pub mod history;
 pub mod monitor;
 pub mod poll;
@@ -20,5 +20,5 @@ pub mod start;
 pub mod status;
 pub mod values;
 
+pub use aws::{LazyServices, Services};
 pub use error::PolysyncError;
-pub use glue::{LazyServices, Services};

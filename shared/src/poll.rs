@@ -2,30 +2,25 @@
 
 use std::time::Duration;
 
-use aws_sdk_glue::types::JobRun;
-use aws_sdk_glue::Client;
-use lambda_runtime::{Context, LambdaEvent};
+use aws_sdk_glue::types::{JobRun, JobRunState};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
+use crate::aws::{account_of, format_time, now, Deadline, GlueJob, Services, DEADLINE_MARGIN};
 use crate::config::PollBounds;
 use crate::diagnosis::{diagnose, dpu_seconds};
-use crate::error::{from_sdk, PolysyncError, RequestTarget};
+use crate::error::PolysyncError;
 use crate::event::{parse_event, PollEvent, PollOutput};
-use crate::glue::{
-    account_of, format_time, get_job_run, next_attempt, now, within_deadline, Services,
-};
 use crate::history::ExpectedDuration;
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
 use crate::schedule::{next_poll_seconds_expecting, Shape};
-use crate::status::{is_terminal, RunStatus};
+use crate::status::{is_retried_by_glue, is_terminal, RunStatus};
 
 /// Appended to a TIMEOUT run's message: the usual way out.
 pub const TIMEOUT_HINT: &str =
     "Polysync: the run hit its time limit; raise Glue Timeout (Minutes) (glueTimeoutMinutes) or revisit the worker type";
 
-/// Glue retries a run that ended in these states when the job's MaxRetries allows.
-const RETRIED_STATES: [&str; 2] = ["FAILED", "ERROR"];
 /// How long after a failed attempt its retry may take to appear before the failure is final.
 pub const RETRY_GRACE_SECONDS: i64 = 300;
 
@@ -34,34 +29,30 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<PollOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
-    // GetJobRun, GetJob and the retry scan together stay below the function's timeout: a
-    // Lambda timeout here would end polling and stop a healthy run.
-    within_deadline(&context, "GetJobRun", poll(env, payload, &context)).await
-}
-
-async fn poll(
-    env: &Services,
-    payload: Value,
-    context: &Context,
-) -> Result<PollOutput, PolysyncError> {
     let request: PollEvent = parse_event(payload)?;
     let run_id = RunId::parse("runId", &request.run_id)?;
-    let target = env.request_target(account_of(&context.invoked_function_arn), &run_id.job_name);
-    let run = get_job_run(&env.glue, target, &run_id.job_run_id).await?;
+    // GetJobRun, GetJob, the retry scan and the log read each stay within the invocation: a
+    // Lambda timeout here would end polling and stop a healthy run.
+    let deadline = Deadline::of(&context);
+    let job = env.job(
+        account_of(&context.invoked_function_arn),
+        &run_id.job_name,
+        deadline,
+    );
+    let run = job.run(&run_id.job_run_id).await?;
     let now_secs = now().secs();
-    let state = run.job_run_state().map(|s| s.as_str());
     let schedule = Schedule {
         bounds: env.config.poll,
         expected: request.expected_duration.as_ref(),
     };
-    let (output, last) = if state.is_some_and(|s| RETRIED_STATES.contains(&s)) {
+    let (output, last) = if is_retried_by_glue(run.job_run_state()) {
         // A poll without what start told (just a runId) reads MaxRetries from the definition:
         // a job without retries must fail at once, not after the retry grace.
         let max_retries = match request.max_retries {
             Some(max) => max,
-            None => read_max_retries(&env.glue, target).await?,
+            None => job.definition().await?.max_retries(),
         };
-        match follow_retries(&env.glue, target, run.clone(), max_retries, now_secs).await? {
+        match follow_retries(job, run.clone(), max_retries, now_secs).await? {
             Attempt::Final(last) => {
                 let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
                 let output = poll_output(&env.region, schedule, &last_id, &last, now_secs);
@@ -78,7 +69,7 @@ async fn poll(
         let output = poll_output(&env.region, schedule, &run_id, &run, now_secs);
         (output, run)
     };
-    let output = within_cause_limit(with_diagnosis(env, output, &last).await);
+    let output = within_cause_limit(with_diagnosis(env, deadline, output, &last).await);
     Ok(counted(output, &request))
 }
 
@@ -207,12 +198,20 @@ pub const DIAGNOSIS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A run that ended Failed gets its diagnosis; reading it is best effort, and a log that
 /// cannot be read leaves `diagnosis` null with a warning in the function's own log.
-async fn with_diagnosis(env: &Services, mut output: PollOutput, run: &JobRun) -> PollOutput {
+async fn with_diagnosis(
+    env: &Services,
+    deadline: Deadline,
+    mut output: PollOutput,
+    run: &JobRun,
+) -> PollOutput {
     if !(output.terminal && output.status == RunStatus::Failed) {
         return output;
     }
-    let read =
-        tokio::time::timeout(DIAGNOSIS_TIMEOUT, diagnose(env.logs(), &env.region, run)).await;
+    // Within the invocation too: the poll's answer matters more than its diagnosis.
+    let time = deadline.left().map_or(DIAGNOSIS_TIMEOUT, |left| {
+        left.saturating_sub(DEADLINE_MARGIN).min(DIAGNOSIS_TIMEOUT)
+    });
+    let read = tokio::time::timeout(time, diagnose(env.logs(), &env.region, run)).await;
     match read.unwrap_or_else(|_| Err("CloudWatch Logs did not answer in time".to_owned())) {
         Ok(diagnosis) => output.diagnosis = diagnosis,
         Err(why) => tracing::warn!(run_id = %output.run_id, why, "no diagnosis for the failed run"),
@@ -228,41 +227,20 @@ enum Attempt {
     RetryPending(JobRun),
 }
 
-/// The job definition's MaxRetries (GetJob), for a poll whose event does not carry it.
-async fn read_max_retries(glue: &Client, target: RequestTarget<'_>) -> Result<i32, PolysyncError> {
-    let answer = glue
-        .get_job()
-        .job_name(target.job_name)
-        .send()
-        .await
-        .map_err(|e| from_sdk("GetJob", Some(target), e))?;
-    answer
-        .job()
-        .map(|job| job.max_retries())
-        .ok_or_else(|| PolysyncError::GlueUnavailable {
-            operation: "GetJob",
-            detail: "the answer carried no Job".to_owned(),
-        })
-}
-
 /// Follows a failed run to its newest retry attempt (`PreviousRunId`, `Attempt`), so the
 /// execution reports the outcome of the last attempt rather than the first failure.
 async fn follow_retries(
-    glue: &Client,
-    target: RequestTarget<'_>,
+    job: GlueJob<'_>,
     mut run: JobRun,
     max_retries: i32,
     now_secs: i64,
 ) -> Result<Attempt, PolysyncError> {
     loop {
-        let failed = run
-            .job_run_state()
-            .is_some_and(|s| RETRIED_STATES.contains(&s.as_str()));
-        if !failed || run.attempt() >= max_retries {
+        if !is_retried_by_glue(run.job_run_state()) || run.attempt() >= max_retries {
             return Ok(Attempt::Final(run));
         }
         let failed_id = run.id().unwrap_or_default().to_owned();
-        match next_attempt(glue, target, &failed_id).await? {
+        match job.next_attempt(&failed_id).await? {
             Some(next) => run = next,
             None => {
                 // CompletedOn can be missing on a failed attempt: age it from the last time
@@ -311,11 +289,10 @@ pub fn poll_output(
     run: &JobRun,
     now_secs: i64,
 ) -> PollOutput {
-    let glue_state = run.job_run_state().map(|s| s.as_str().to_owned());
-    let state = glue_state.as_deref();
+    let state = run.job_run_state();
     let error_message = match (state, run.error_message()) {
-        (Some("TIMEOUT"), Some(message)) => Some(format!("{message} ({TIMEOUT_HINT})")),
-        (Some("TIMEOUT"), None) => Some(TIMEOUT_HINT.to_owned()),
+        (Some(JobRunState::Timeout), Some(message)) => Some(format!("{message} ({TIMEOUT_HINT})")),
+        (Some(JobRunState::Timeout), None) => Some(TIMEOUT_HINT.to_owned()),
         (_, message) => message.map(str::to_owned),
     };
     let age = run
@@ -326,7 +303,7 @@ pub fn poll_output(
         run_id: run_id.to_string(),
         status: RunStatus::from_glue_state(state),
         terminal: is_terminal(state),
-        glue_state,
+        glue_state: state.map(|s| s.as_str().to_owned()),
         error_message,
         attempt: run.attempt(),
         started_on: run.started_on().map(format_time),

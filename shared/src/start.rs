@@ -5,17 +5,15 @@ use std::time::Duration;
 
 use aws_sdk_glue::config::retry::RetryConfig;
 use aws_sdk_glue::types::JobRun;
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use crate::arguments::{self, Arguments, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
+use crate::aws::{account_of, format_time, now, Deadline, GlueJob, Services};
 use crate::compute::{Compute, JobCompute};
 use crate::config::{Config, JOB_NAME_PREFIX_VAR};
-use crate::error::{from_sdk, PolysyncError, RequestTarget};
+use crate::error::PolysyncError;
 use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
-use crate::glue::{
-    account_of, find_tagged_run, format_time, now, time_left, within_deadline, Services,
-};
 use crate::history::{read_expected_duration, ExpectedDuration, READ_TIMEOUT};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
@@ -36,16 +34,14 @@ pub const START_FUNCTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Lambda may report an invocation failed while it still runs (`Lambda.ServiceException` and
 /// the other 500-class errors); the state machine then retries only after
 /// [`RETRY_AFTER_INTERRUPTED_START`], by which time any StartJobRun of that invocation has been
-/// sent, answered or given up ([`crate::glue::ATTEMPT_TIMEOUT`]) and its run is listed.
+/// sent, answered or given up ([`crate::aws::ATTEMPT_TIMEOUT`]) and its run is listed.
 pub const START_SEND_WINDOW: Duration = Duration::from_secs(20);
 /// Time for GetJobRuns to list a run StartJobRun just made.
 pub const RUN_LISTING_LAG: Duration = Duration::from_secs(15);
 /// The least `IntervalSeconds` of the Start task's retrier for the errors after which the
 /// failed invocation may still be running (statemachine/glue-job.asl.json).
 pub const RETRY_AFTER_INTERRUPTED_START: Duration = Duration::from_secs(
-    START_SEND_WINDOW.as_secs()
-        + crate::glue::ATTEMPT_TIMEOUT.as_secs()
-        + RUN_LISTING_LAG.as_secs(),
+    START_SEND_WINDOW.as_secs() + crate::aws::ATTEMPT_TIMEOUT.as_secs() + RUN_LISTING_LAG.as_secs(),
 );
 
 /// A validated start event: everything decided before Glue is called.
@@ -159,16 +155,14 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<StartOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
-    let plan = StartPlan::from_event(payload, &env.config)?;
-    within_deadline(&context, "StartJobRun", start(env, plan, &context)).await
-}
-
-async fn start(
-    env: &Services,
-    mut plan: StartPlan,
-    context: &Context,
-) -> Result<StartOutput, PolysyncError> {
-    let target = env.request_target(account_of(&context.invoked_function_arn), &plan.job_name);
+    let mut plan = StartPlan::from_event(payload, &env.config)?;
+    let job_name = plan.job_name.clone();
+    let deadline = Deadline::of(&context);
+    let job = env.job(
+        account_of(&context.invoked_function_arn),
+        &job_name,
+        deadline,
+    );
 
     // Step Functions may retry a start whose run Glue did create: find that run first, and
     // look twice, as a run just started may not be listed by GetJobRuns at once.
@@ -179,10 +173,8 @@ async fn start(
                 if look > 0 {
                     tokio::time::sleep(ADOPTION_LOOK_AGAIN_AFTER).await;
                 }
-                if let Some(run) =
-                    find_tagged_run(&env.glue, target, execution_id, |_| true).await?
-                {
-                    let known = job_knowledge(env, target, None).await;
+                if let Some(run) = job.find_tagged_run(execution_id, |_| true).await? {
+                    let known = job_knowledge(job, None).await;
                     return Ok(adopt(env, &plan, &run, known));
                 }
             }
@@ -199,35 +191,27 @@ async fn start(
     // The job's kind decides which worker pair Glue takes: checked here, never left to Glue.
     let mut max_retries = None;
     if plan.compute.needs_definition() {
-        let definition = env
-            .glue
-            .get_job()
-            .job_name(&plan.job_name)
-            .send()
-            .await
-            .map_err(|e| from_sdk("GetJob", Some(target), e))?;
-        if let Some(job) = definition.job() {
-            plan.compute.apply_definition(job)?;
-            max_retries = Some(job.max_retries());
-        }
+        let definition = job.definition().await?;
+        plan.compute.apply_definition(&definition)?;
+        max_retries = Some(definition.max_retries());
     }
 
     // Past its send window an invocation never starts a run: a retry that Step Functions made
     // while this one ran must be able to count on it (RETRY_AFTER_INTERRUPTED_START).
-    if let Some(left) = time_left(context) {
+    if let Some(left) = deadline.left() {
         if left < START_FUNCTION_TIMEOUT.saturating_sub(START_SEND_WINDOW) {
-            return Err(PolysyncError::GlueUnavailable {
-                operation: "StartJobRun",
-                detail: format!(
+            return Err(PolysyncError::glue_unavailable(
+                "StartJobRun",
+                format!(
                     "not sent: the reads before it outlasted the start's send window of {} s",
                     START_SEND_WINDOW.as_secs()
                 ),
-            });
+            ));
         }
     }
     let arguments: HashMap<String, String> = plan.arguments.entries.iter().cloned().collect();
     let (worker_type, workers) = plan.compute.worker_pair().unzip();
-    let started = env
+    let request = env
         .glue
         .start_job_run()
         .job_name(&plan.job_name)
@@ -241,15 +225,11 @@ async fn start(
         .config_override(
             aws_sdk_glue::config::Config::builder().retry_config(RetryConfig::disabled()),
         )
-        .send()
-        .await
-        .map_err(|e| from_sdk("StartJobRun", Some(target), e))?;
-    let job_run_id = started
-        .job_run_id()
-        .ok_or_else(|| PolysyncError::GlueUnavailable {
-            operation: "StartJobRun",
-            detail: "the answer carried no JobRunId".to_owned(),
-        })?;
+        .send();
+    let started = job.send("StartJobRun", request).await?;
+    let job_run_id = started.job_run_id().ok_or_else(|| {
+        PolysyncError::glue_unavailable("StartJobRun", "the answer carried no JobRunId")
+    })?;
     // Keys only: argument values may hold secrets.
     tracing::info!(
         job_name = %plan.job_name,
@@ -258,7 +238,7 @@ async fn start(
         "started Glue job run"
     );
     let started_at = format_time(&now());
-    let known = job_knowledge(env, target, max_retries).await;
+    let known = job_knowledge(job, max_retries).await;
     Ok(plan.output(env, job_run_id, RunStatus::Starting, started_at, known))
 }
 
@@ -277,33 +257,19 @@ struct JobKnowledge {
 /// Boxed: nested inside the handler's future, these reads pass rustc's query depth limit when
 /// the release build computes its layout.
 fn job_knowledge<'a>(
-    env: &'a Services,
-    target: RequestTarget<'a>,
+    job: GlueJob<'a>,
     max_retries: Option<i32>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = JobKnowledge> + Send + 'a>> {
-    Box::pin(read_job_knowledge(env, target, max_retries))
+    Box::pin(read_job_knowledge(job, max_retries))
 }
 
-async fn read_job_knowledge(
-    env: &Services,
-    target: RequestTarget<'_>,
-    max_retries: Option<i32>,
-) -> JobKnowledge {
-    let durations = best_effort("GetJobRuns", read_expected_duration(&env.glue, target));
+async fn read_job_knowledge(job: GlueJob<'_>, max_retries: Option<i32>) -> JobKnowledge {
+    let durations = best_effort("GetJobRuns", read_expected_duration(job));
     let retries = async {
         if max_retries.is_some() {
             return max_retries;
         }
-        let read = async {
-            let answer = env
-                .glue
-                .get_job()
-                .job_name(target.job_name)
-                .send()
-                .await
-                .map_err(|e| from_sdk("GetJob", Some(target), e))?;
-            Ok(answer.job().map(|job| job.max_retries()))
-        };
+        let read = async { Ok(Some(job.definition().await?.max_retries())) };
         best_effort("GetJob", read).await
     };
     let (expected_duration, max_retries) = tokio::join!(durations, retries);
@@ -339,7 +305,6 @@ fn adopt(env: &Services, plan: &StartPlan, run: &JobRun, known: JobKnowledge) ->
         job_run_id,
         "retried start found the run of its execution; not starting another"
     );
-    let state = run.job_run_state().map(|s| s.as_str());
     let started_at = run
         .started_on()
         .map(format_time)
@@ -347,7 +312,7 @@ fn adopt(env: &Services, plan: &StartPlan, run: &JobRun, known: JobKnowledge) ->
     plan.output(
         env,
         job_run_id,
-        RunStatus::from_glue_state(state),
+        RunStatus::from_glue_state(run.job_run_state()),
         started_at,
         known,
     )
@@ -392,7 +357,7 @@ mod tests {
                 );
             }
         }
-        assert!(START_SEND_WINDOW + crate::glue::OPERATION_TIMEOUT < START_FUNCTION_TIMEOUT);
+        assert!(START_SEND_WINDOW + crate::aws::OPERATION_TIMEOUT < START_FUNCTION_TIMEOUT);
     }
 
     #[test]

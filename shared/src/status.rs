@@ -1,5 +1,6 @@
-//! Glue `JobRunState` → Polysync status (CONTRACT.md §3).
+//! Glue `JobRunState` → Polysync status (the status table of docs/interface.md).
 
+use aws_sdk_glue::types::JobRunState;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,13 +14,14 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub fn from_glue_state(state: Option<&str>) -> Self {
+    pub fn from_glue_state(state: Option<&JobRunState>) -> Self {
         match state {
-            Some("STARTING" | "WAITING") => Self::Starting,
-            Some("RUNNING" | "STOPPING") => Self::Running,
-            Some("SUCCEEDED") => Self::Success,
-            Some("STOPPED") => Self::Cancelled,
-            Some("FAILED" | "TIMEOUT" | "ERROR") => Self::Failed,
+            Some(JobRunState::Starting | JobRunState::Waiting) => Self::Starting,
+            Some(JobRunState::Running | JobRunState::Stopping) => Self::Running,
+            Some(JobRunState::Succeeded) => Self::Success,
+            Some(JobRunState::Stopped) => Self::Cancelled,
+            Some(JobRunState::Failed | JobRunState::Timeout | JobRunState::Error) => Self::Failed,
+            // EXPIRED, a state newer than this SDK, or none.
             _ => Self::Unknown,
         }
     }
@@ -27,11 +29,23 @@ impl RunStatus {
 
 /// Whether Glue documents the state as final. EXPIRED maps to Unknown but is final too, so no
 /// polling loop waits on it forever.
-pub fn is_terminal(state: Option<&str>) -> bool {
+pub fn is_terminal(state: Option<&JobRunState>) -> bool {
     matches!(
         state,
-        Some("SUCCEEDED" | "STOPPED" | "FAILED" | "TIMEOUT" | "ERROR" | "EXPIRED")
+        Some(
+            JobRunState::Succeeded
+                | JobRunState::Stopped
+                | JobRunState::Failed
+                | JobRunState::Timeout
+                | JobRunState::Error
+                | JobRunState::Expired
+        )
     )
+}
+
+/// The states after which Glue makes a retry attempt, when the job's MaxRetries allows one.
+pub fn is_retried_by_glue(state: Option<&JobRunState>) -> bool {
+    matches!(state, Some(JobRunState::Failed | JobRunState::Error))
 }
 
 #[cfg(test)]
@@ -40,24 +54,36 @@ mod tests {
 
     #[test]
     fn every_row_of_the_status_table() {
+        // The wire names, parsed as the SDK parses Glue's answer.
         let rows = [
-            (Some("STARTING"), RunStatus::Starting, false),
-            (Some("WAITING"), RunStatus::Starting, false),
-            (Some("RUNNING"), RunStatus::Running, false),
-            (Some("STOPPING"), RunStatus::Running, false),
-            (Some("SUCCEEDED"), RunStatus::Success, true),
-            (Some("STOPPED"), RunStatus::Cancelled, true),
-            (Some("FAILED"), RunStatus::Failed, true),
-            (Some("TIMEOUT"), RunStatus::Failed, true),
-            (Some("ERROR"), RunStatus::Failed, true),
-            (Some("EXPIRED"), RunStatus::Unknown, true),
-            (Some("PAUSED_FOR_SOMETHING_NEW"), RunStatus::Unknown, false),
-            (Some("running"), RunStatus::Unknown, false),
-            (None, RunStatus::Unknown, false),
+            (Some("STARTING"), RunStatus::Starting, false, false),
+            (Some("WAITING"), RunStatus::Starting, false, false),
+            (Some("RUNNING"), RunStatus::Running, false, false),
+            (Some("STOPPING"), RunStatus::Running, false, false),
+            (Some("SUCCEEDED"), RunStatus::Success, true, false),
+            (Some("STOPPED"), RunStatus::Cancelled, true, false),
+            (Some("FAILED"), RunStatus::Failed, true, true),
+            (Some("TIMEOUT"), RunStatus::Failed, true, false),
+            (Some("ERROR"), RunStatus::Failed, true, true),
+            (Some("EXPIRED"), RunStatus::Unknown, true, false),
+            (
+                Some("PAUSED_FOR_SOMETHING_NEW"),
+                RunStatus::Unknown,
+                false,
+                false,
+            ),
+            (Some("running"), RunStatus::Unknown, false, false),
+            (None, RunStatus::Unknown, false, false),
         ];
-        for (state, status, terminal) in rows {
-            assert_eq!(RunStatus::from_glue_state(state), status, "{state:?}");
-            assert_eq!(is_terminal(state), terminal, "{state:?}");
+        for (wire, status, terminal, retried) in rows {
+            let state = wire.map(JobRunState::from);
+            assert_eq!(
+                RunStatus::from_glue_state(state.as_ref()),
+                status,
+                "{wire:?}"
+            );
+            assert_eq!(is_terminal(state.as_ref()), terminal, "{wire:?}");
+            assert_eq!(is_retried_by_glue(state.as_ref()), retried, "{wire:?}");
         }
     }
 

@@ -634,6 +634,6 @@ async fn the_functions_own_sdk_configuration_retries_reads_and_never_start_job_r
     poll::handle(&env, event(json!({"runId": started.run_id})))
         .await
         .unwrap();
-    assert!(began.elapsed() >= polysync_glue::glue::ATTEMPT_TIMEOUT);
+    assert!(began.elapsed() >= polysync_glue::aws::ATTEMPT_TIMEOUT);
     assert_eq!(count("GetJobRun"), 5);
 }
