@@ -9,7 +9,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use polysync_glue::config::Config;
 use polysync_glue::discover::import_job;
 use polysync_glue::event::DiscoverOutput;
-use polysync_glue::poll::{poll_output, Schedule};
+use polysync_glue::poll::poll_output;
+use polysync_glue::polling::PollTiming;
 use polysync_glue::run_id::RunId;
 use polysync_glue::start::StartPlan;
 use serde_json::json;
@@ -66,7 +67,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let output = poll_output(
                 "us-east-1",
-                Schedule {
+                PollTiming {
                     bounds,
                     expected: None,
                 },

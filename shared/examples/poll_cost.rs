@@ -1,6 +1,6 @@
 //! The polling cost model: state transitions, execution history events and detection lag of
 //! following Glue runs, on a simulated clock.
-//! `cargo run -p polysync-glue --example poll_cost [min_seconds max_seconds]`
+//! `cargo run -p polysync-glue --features cost-model --example poll_cost [min_seconds max_seconds]`
 //!
 //! Prints two tables: the policy without history (the age rule) against a fixed 30 s loop for
 //! one run of each length; and, for jobs whose runs spread evenly within ±spread of a median,
@@ -12,7 +12,8 @@
 //! (tests/e2e/test_cost_model.py checks them against a real execution's history).
 
 use polysync_glue::config::PollBounds;
-use polysync_glue::schedule::{adaptive, first_late_detection, fixed, Policy, Shape, SteadyJob};
+use polysync_glue::polling::model::{by_age, first_late_detection, fixed, Policy, SteadyJob};
+use polysync_glue::polling::project_shape;
 
 const RUNS: [(&str, u64); 7] = [
     ("1 min", 60),
@@ -27,7 +28,7 @@ const SPREADS: [f64; 4] = [0.0, 0.02, 0.05, 0.10];
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("--shape") {
-        println!("{}", serde_json::to_string(Shape::of_project()).unwrap());
+        println!("{}", serde_json::to_string(project_shape()).unwrap());
         return;
     }
     let args: Vec<u32> = std::env::args()
@@ -51,7 +52,7 @@ fn one_run(bounds: PollBounds) {
         "age rule: wait = age / 9 within [{}, {}] s; fixed baseline: 30 s; history budget {} events per execution",
         bounds.min_seconds,
         bounds.max_seconds,
-        Shape::of_project().history_budget
+        project_shape().history_budget
     );
     println!(
         "{:<8} | {:>6} {:>11} {:>10} {:>10} {:>9} | {:>6} {:>11} {:>10} {:>10} {:>9}",
@@ -68,10 +69,10 @@ fn one_run(bounds: PollBounds) {
         "worst lag",
     );
     for (label, seconds) in RUNS {
-        let ours = adaptive(seconds, bounds);
+        let ours = by_age(seconds, bounds);
         let baseline = fixed(seconds, 30);
         // The worst lag for any end up to this run's length (the simulated end is one case).
-        let worst = worst_lag(seconds, |s| adaptive(s, bounds).lag_seconds);
+        let worst = worst_lag(seconds, |s| by_age(s, bounds).lag_seconds);
         let worst_baseline = worst_lag(seconds, |s| fixed(s, 30).lag_seconds);
         println!(
             "{:<8} | {:>6} {:>11} {:>10} {:>10} {:>8}s | {:>6} {:>11} {:>10} {:>10} {:>8}s",

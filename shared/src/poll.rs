@@ -11,10 +11,9 @@ use crate::config::PollBounds;
 use crate::diagnosis::{diagnose, dpu_seconds};
 use crate::error::PolysyncError;
 use crate::event::{parse_event, PollEvent, PollOutput};
-use crate::history::ExpectedDuration;
 use crate::monitor::monitor_url;
+use crate::polling::{project_shape, PollTiming};
 use crate::run_id::RunId;
-use crate::schedule::{next_poll_seconds_expecting, Shape};
 use crate::status::{is_retried_by_glue, is_terminal, RunStatus};
 
 /// Appended to a TIMEOUT run's message: the usual way out.
@@ -41,7 +40,7 @@ pub async fn handle(
     );
     let run = job.run(&run_id.job_run_id).await?;
     let now_secs = now().secs();
-    let schedule = Schedule {
+    let timing = PollTiming {
         bounds: env.config.poll,
         expected: request.expected_duration.as_ref(),
     };
@@ -55,18 +54,18 @@ pub async fn handle(
         match follow_retries(job, run.clone(), max_retries, now_secs).await? {
             Attempt::Final(last) => {
                 let last_id = RunId::new(&run_id.job_name, last.id().unwrap_or_default());
-                let output = poll_output(&env.region, schedule, &last_id, &last, now_secs);
+                let output = poll_output(&env.region, timing, &last_id, &last, now_secs);
                 (output, last)
             }
             Attempt::RetryPending(failed) => {
                 let failed_id = RunId::new(&run_id.job_name, failed.id().unwrap_or_default());
-                let output = poll_output(&env.region, schedule, &failed_id, &failed, now_secs);
-                let output = retry_pending(output, &failed, schedule.bounds);
+                let output = poll_output(&env.region, timing, &failed_id, &failed, now_secs);
+                let output = retry_pending(output, &failed, timing.bounds);
                 return Ok(counted(output, &request));
             }
         }
     } else {
-        let output = poll_output(&env.region, schedule, &run_id, &run, now_secs);
+        let output = poll_output(&env.region, timing, &run_id, &run, now_secs);
         (output, run)
     };
     let output = within_cause_limit(with_diagnosis(env, deadline, output, &last).await);
@@ -114,74 +113,6 @@ pub fn within_cause_limit(mut output: PollOutput) -> PollOutput {
 
 const CUT_MARK: &str = " [cut to fit Step Functions' cause limit]";
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::diagnosis::Diagnosis;
-
-    fn failed_output(message: String, lines: Vec<String>) -> PollOutput {
-        let run = JobRun::builder()
-            .id("jr_1")
-            .job_run_state(aws_sdk_glue::types::JobRunState::Failed)
-            .error_message(message)
-            .build();
-        let schedule = Schedule {
-            bounds: PollBounds::default(),
-            expected: None,
-        };
-        let run_id = RunId::new("nightly-sales", "jr_1");
-        let mut output = poll_output("us-east-1", schedule, &run_id, &run, 0);
-        output.diagnosis = Some(Diagnosis {
-            log_group: "/aws-glue/jobs/error".to_owned(),
-            log_stream: "jr_1".to_owned(),
-            lines,
-            logs_url: "https://console.aws.amazon.com/cloudwatch/home".to_owned(),
-        });
-        output
-    }
-
-    fn cause_chars(output: &PollOutput) -> usize {
-        serde_json::to_string(output).unwrap().chars().count()
-    }
-
-    #[test]
-    fn the_fail_cause_stays_within_step_functions_limit_whatever_glue_wrote() {
-        // Twenty lines of 500 characters that JSON escapes sixfold, and a huge message.
-        let lines: Vec<String> = (0..20)
-            .map(|n| format!("{n:02}{}", "\u{1b}".repeat(498)))
-            .collect();
-        let output = within_cause_limit(failed_output("E".repeat(100_000), lines));
-        assert!(
-            cause_chars(&output) <= CAUSE_LIMIT_CHARS - 512,
-            "{}",
-            cause_chars(&output)
-        );
-        let diagnosis = output.diagnosis.as_ref().unwrap();
-        assert!(diagnosis.lines.is_empty() || diagnosis.lines.last().unwrap().starts_with("19"));
-        let message = output.error_message.unwrap();
-        assert!(message.starts_with("EEEE") && message.ends_with(CUT_MARK));
-    }
-
-    #[test]
-    fn an_output_that_fits_is_left_whole() {
-        let lines = vec!["Traceback (most recent call last):".to_owned(); 20];
-        let output = failed_output("boom".to_owned(), lines);
-        assert_eq!(within_cause_limit(output.clone()), output);
-    }
-
-    #[test]
-    fn the_newest_lines_are_kept_when_only_some_fit() {
-        let lines: Vec<String> = (0..20)
-            .map(|n| format!("{n:02}{}", "x".repeat(1_998)))
-            .collect();
-        let output = within_cause_limit(failed_output("boom".to_owned(), lines));
-        let kept = &output.diagnosis.as_ref().unwrap().lines;
-        assert!(!kept.is_empty() && kept.len() < 20);
-        assert!(kept.last().unwrap().starts_with("19"));
-        assert_eq!(output.error_message.as_deref(), Some("boom"));
-    }
-}
-
 /// Counts this poll in its execution, and hands a live run to a child execution before the
 /// execution's history would pass its budget (contract §7).
 fn counted(mut output: PollOutput, request: &PollEvent) -> PollOutput {
@@ -189,7 +120,7 @@ fn counted(mut output: PollOutput, request: &PollEvent) -> PollOutput {
     output.continue_as_child = !output.terminal
         && request
             .history_budget
-            .is_some_and(|budget| Shape::of_project().hand_over_due(output.polls, budget));
+            .is_some_and(|budget| project_shape().hand_over_due(output.polls, budget));
     output
 }
 
@@ -273,18 +204,11 @@ fn retry_pending(mut output: PollOutput, run: &JobRun, bounds: PollBounds) -> Po
     output
 }
 
-/// When to poll again: within the bounds, around the end the job's history expects.
-#[derive(Debug, Clone, Copy)]
-pub struct Schedule<'a> {
-    pub bounds: PollBounds,
-    pub expected: Option<&'a ExpectedDuration>,
-}
-
 /// Maps a Glue run to the poll output, from what it reads alone: the run, the region of the
 /// monitor URL, the schedule and the clock (epoch seconds).
 pub fn poll_output(
     region: &str,
-    schedule: Schedule<'_>,
+    timing: PollTiming<'_>,
     run_id: &RunId,
     run: &JobRun,
     now_secs: i64,
@@ -310,11 +234,79 @@ pub fn poll_output(
         completed_on: run.completed_on().map(format_time),
         execution_time_seconds: run.execution_time(),
         monitor_url: monitor_url(region, &run_id.job_name, &run_id.job_run_id),
-        next_poll_seconds: next_poll_seconds_expecting(age, schedule.bounds, schedule.expected),
+        next_poll_seconds: timing.next_wait(age),
         diagnosis: None,
         dpu_seconds: used.map(|(seconds, _)| seconds),
         dpu_seconds_source: used.map(|(_, source)| source),
         polls: 1,
         continue_as_child: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnosis::Diagnosis;
+
+    fn failed_output(message: String, lines: Vec<String>) -> PollOutput {
+        let run = JobRun::builder()
+            .id("jr_1")
+            .job_run_state(aws_sdk_glue::types::JobRunState::Failed)
+            .error_message(message)
+            .build();
+        let timing = PollTiming {
+            bounds: PollBounds::default(),
+            expected: None,
+        };
+        let run_id = RunId::new("nightly-sales", "jr_1");
+        let mut output = poll_output("us-east-1", timing, &run_id, &run, 0);
+        output.diagnosis = Some(Diagnosis {
+            log_group: "/aws-glue/jobs/error".to_owned(),
+            log_stream: "jr_1".to_owned(),
+            lines,
+            logs_url: "https://console.aws.amazon.com/cloudwatch/home".to_owned(),
+        });
+        output
+    }
+
+    fn cause_chars(output: &PollOutput) -> usize {
+        serde_json::to_string(output).unwrap().chars().count()
+    }
+
+    #[test]
+    fn the_fail_cause_stays_within_step_functions_limit_whatever_glue_wrote() {
+        // Twenty lines of 500 characters that JSON escapes sixfold, and a huge message.
+        let lines: Vec<String> = (0..20)
+            .map(|n| format!("{n:02}{}", "\u{1b}".repeat(498)))
+            .collect();
+        let output = within_cause_limit(failed_output("E".repeat(100_000), lines));
+        assert!(
+            cause_chars(&output) <= CAUSE_LIMIT_CHARS - 512,
+            "{}",
+            cause_chars(&output)
+        );
+        let diagnosis = output.diagnosis.as_ref().unwrap();
+        assert!(diagnosis.lines.is_empty() || diagnosis.lines.last().unwrap().starts_with("19"));
+        let message = output.error_message.unwrap();
+        assert!(message.starts_with("EEEE") && message.ends_with(CUT_MARK));
+    }
+
+    #[test]
+    fn an_output_that_fits_is_left_whole() {
+        let lines = vec!["Traceback (most recent call last):".to_owned(); 20];
+        let output = failed_output("boom".to_owned(), lines);
+        assert_eq!(within_cause_limit(output.clone()), output);
+    }
+
+    #[test]
+    fn the_newest_lines_are_kept_when_only_some_fit() {
+        let lines: Vec<String> = (0..20)
+            .map(|n| format!("{n:02}{}", "x".repeat(1_998)))
+            .collect();
+        let output = within_cause_limit(failed_output("boom".to_owned(), lines));
+        let kept = &output.diagnosis.as_ref().unwrap().lines;
+        assert!(!kept.is_empty() && kept.len() < 20);
+        assert!(kept.last().unwrap().starts_with("19"));
+        assert_eq!(output.error_message.as_deref(), Some("boom"));
     }
 }

@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_start_that_may_still_run_is_retried_only_once_it_can_no_longer_start_a_run() {
-        let definition: Value = serde_json::from_str(crate::schedule::DEFINITION).unwrap();
+        let definition: Value = serde_json::from_str(crate::polling::DEFINITION).unwrap();
         for task in ["Start", "StartAgain"] {
             let retriers = definition["States"][task]["Retry"].as_array().unwrap();
             let ours = crate::error::error_type::START_DEFERRED;
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn a_redriven_start_is_told_its_redrive_count() {
-        let definition: Value = serde_json::from_str(crate::schedule::DEFINITION).unwrap();
+        let definition: Value = serde_json::from_str(crate::polling::DEFINITION).unwrap();
         let start = &definition["States"]["Start"]["Parameters"];
         assert_eq!(start["redriveCount.$"], "$$.Execution.RedriveCount");
         assert_eq!(start["retryCount.$"], "$$.State.RetryCount");
@@ -375,7 +375,7 @@ mod tests {
 
     #[test]
     fn the_run_is_tagged_with_the_execution_arn() {
-        let definition: Value = serde_json::from_str(crate::schedule::DEFINITION).unwrap();
+        let definition: Value = serde_json::from_str(crate::polling::DEFINITION).unwrap();
         for task in ["Start", "StartAgain"] {
             assert_eq!(
                 definition["States"][task]["Parameters"]["executionId.$"],

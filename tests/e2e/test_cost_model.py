@@ -1,4 +1,4 @@
-"""The polling cost model (shared/src/schedule.rs) against a real execution's history: the
+"""The polling cost model (shared/src/polling/) against a real execution's history: the
 transitions and history events the local interpreter records for a short run are what the
 model counts for the same number of polls, and each wait is the poll's nextPollSeconds. The
 model's per-part counts come from the model itself (`poll_cost --shape`), which reads them from
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def model_shape():
     answer = subprocess.run(
-        ["cargo", "run", "--locked", "--quiet", "-p", "polysync-glue", "--example", "poll_cost", "--", "--shape"],
+        ["cargo", "run", "--locked", "--quiet", "-p", "polysync-glue", "--features", "cost-model", "--example", "poll_cost", "--", "--shape"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
     return json.loads(answer.stdout)

@@ -12,7 +12,7 @@ import pytest
 from test_state_machine import lambda_outputs, states_entered, unique
 
 ROOT = Path(__file__).resolve().parents[2]
-# Events one execution may write here: four polls each (shared/src/schedule.rs counts them).
+# Events one execution may write here: four polls each (shared/src/polling/ counts them).
 BUDGET = 60
 
 

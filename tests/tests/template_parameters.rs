@@ -3,7 +3,8 @@
 
 use aws_sdk_glue::types::WorkerType;
 use polysync_glue::config::PollBounds;
-use polysync_glue::schedule::{adaptive, Shape};
+use polysync_glue::polling::model::by_age;
+use polysync_glue::polling::project_shape;
 use polysync_glue_integration::workspace_root;
 
 /// The contract's history budget (§7), below Step Functions' hard 25,000 events.
@@ -41,7 +42,7 @@ fn the_platform_worker_type_offers_every_worker_type_the_sdk_knows() {
 #[test]
 fn any_bounds_the_template_allows_keep_every_execution_within_the_history_budget() {
     let lowest = |name: &str| -> u32 { parameter_field(name, "MinValue").parse().unwrap() };
-    let shape = Shape::of_project();
+    let shape = project_shape();
     assert_eq!(shape.history_budget, HISTORY_BUDGET);
     // The tightest bounds the stack can have, and the defaults; a week-long run (a streaming
     // job lives until stopped).
@@ -50,12 +51,12 @@ fn any_bounds_the_template_allows_keep_every_execution_within_the_history_budget
         max_seconds: lowest("PollMaxSeconds"),
     };
     for bounds in [tightest, PollBounds::default()] {
-        let cost = adaptive(WEEK_SECONDS, bounds);
+        let cost = by_age(WEEK_SECONDS, bounds);
         assert!(
             cost.most_execution_events <= HISTORY_BUDGET,
             "{bounds:?}: {cost:?}"
         );
     }
     // At the tightest bounds the week takes many executions, each within the budget.
-    assert!(adaptive(WEEK_SECONDS, tightest).executions > 1);
+    assert!(by_age(WEEK_SECONDS, tightest).executions > 1);
 }
