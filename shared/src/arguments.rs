@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::error::PolysyncError;
-use crate::event::Parameter;
+use crate::event::{Direction, Parameter};
 
 /// Added by start so a retried start and an aborted execution can find their run.
 pub const EXECUTION_ID_KEY: &str = "--polysync-execution-id";
@@ -26,24 +26,6 @@ pub const CODE_LOADING_KEYS: [&str; 9] = [
 /// The largest total of keys and values accepted. Glue publishes no per-run cap, so this stays
 /// well inside what a StartJobRun request and the 256 KiB Step Functions payload can carry.
 pub const MAX_ARGUMENTS_BYTES: usize = 128 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Input,
-    Output,
-    InputOutput,
-}
-
-impl Direction {
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "Input" => Some(Self::Input),
-            "Output" => Some(Self::Output),
-            "InputOutput" | "Input&Output" => Some(Self::InputOutput),
-            _ => None,
-        }
-    }
-}
 
 /// Arguments in the order the parameters gave them, and what was left out and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

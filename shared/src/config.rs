@@ -1,8 +1,8 @@
 //! The platform configuration, read once from the Lambda environment (CONTRACT.md §1).
 
-use crate::values::{
+use crate::compute::sizing::check_platform_workers;
+use crate::compute::{
     parse_whole, ComputeValue, GlueVersion, GlueWorkerType, TimeoutMinutes, WorkerCount,
-    MIN_G_WORKERS,
 };
 
 pub const WORKER_TYPE_VAR: &str = "POLYSYNC_GLUE_WORKER_TYPE";
@@ -126,17 +126,8 @@ impl Config {
             value(NUMBER_OF_WORKERS_VAR, get(NUMBER_OF_WORKERS_VAR))?;
         // Without a platform worker type, the count pairs with a definition's, most often G.*.
         if let Some(workers) = number_of_workers {
-            let pairs_with_g = worker_type.as_ref().is_none_or(GlueWorkerType::is_g);
-            if pairs_with_g && workers.get() < MIN_G_WORKERS {
-                return Err(fail(
-                    NUMBER_OF_WORKERS_VAR,
-                    &workers.get().to_string(),
-                    format!(
-                        "must be at least {MIN_G_WORKERS}: Glue's G.* worker types need at least \
-                         {MIN_G_WORKERS} workers"
-                    ),
-                ));
-            }
+            check_platform_workers(worker_type.as_ref(), workers)
+                .map_err(|rule| fail(NUMBER_OF_WORKERS_VAR, &workers.get().to_string(), rule))?;
         }
         let glue_version = value(GLUE_VERSION_VAR, get(GLUE_VERSION_VAR))?;
         let timeout_minutes = value(TIMEOUT_MINUTES_VAR, get(TIMEOUT_MINUTES_VAR))?;

@@ -12,10 +12,9 @@ use crate::aws::Services;
 use crate::aws::{send_glue, Deadline};
 use crate::error::PolysyncError;
 use crate::event::{
-    parse_event, DiscoverEvent, DiscoverOutput, DiscoveredAttributes, DiscoveredJob,
-    DiscoveredParameter,
+    parse_event, Direction, DiscoverEvent, DiscoverOutput, DiscoveredAttributes, DiscoveredJob,
+    DiscoveredParameter, JOB_TYPE,
 };
-use crate::start::JOB_TYPE;
 
 /// The largest page of JSON returned: the Step Functions payload limit.
 pub const MAX_PAGE_BYTES: usize = 256 * 1024;
@@ -66,7 +65,7 @@ pub fn import_job(job: &Job) -> DiscoveredJob {
         .filter(|(key, _)| !is_system_argument(key))
         .map(|(key, value)| DiscoveredParameter {
             name: key.strip_prefix("--").unwrap_or(key).to_owned(),
-            direction: "Input".to_owned(),
+            direction: Direction::Input,
             value: value.clone(),
         })
         .collect();

@@ -3,10 +3,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::diagnosis::{Diagnosis, DpuSource};
+use crate::diagnosis::Diagnosis;
 use crate::error::PolysyncError;
 use crate::history::ExpectedDuration;
 use crate::status::RunStatus;
+use crate::usage::DpuSource;
 
 /// The state machine's input and the start function's event.
 #[derive(Debug, Clone, Deserialize)]
@@ -203,9 +204,35 @@ pub struct DiscoveredAttributes {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoveredParameter {
     pub name: String,
-    pub direction: String,
+    pub direction: Direction,
     pub value: String,
 }
+
+/// A parameter's direction. A start event's is read as text and parsed by
+/// [`Direction::parse`], so a parameter left out (`_name`) is never refused for it and the
+/// error names the parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    Input,
+    Output,
+    #[serde(alias = "Input&Output")]
+    InputOutput,
+}
+
+impl Direction {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Input" => Some(Self::Input),
+            "Output" => Some(Self::Output),
+            "InputOutput" | "Input&Output" => Some(Self::InputOutput),
+            _ => None,
+        }
+    }
+}
+
+/// The job type this crate implements: `job.jobType` of a start event, and of every job
+/// discover returns.
+pub const JOB_TYPE: &str = "AWS Glue Job";
 
 /// Deserializes an event, turning a serde failure into `Polysync.InvalidInput` that names the
 /// field by its JSON path (`job.attributes.glueVersion`, `parameters[2].name`).

@@ -18,7 +18,7 @@ pub mod polling;
 pub mod run_id;
 pub mod start;
 pub mod status;
-pub mod values;
+pub mod usage;
 
 pub use aws::{LazyServices, Services};
 pub use error::PolysyncError;

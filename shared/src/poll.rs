@@ -8,13 +8,14 @@ use serde_json::Value;
 
 use crate::aws::{account_of, format_time, now, Deadline, GlueJob, Services, DEADLINE_MARGIN};
 use crate::config::PollBounds;
-use crate::diagnosis::{diagnose, dpu_seconds};
+use crate::diagnosis::diagnose;
 use crate::error::PolysyncError;
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::monitor::monitor_url;
 use crate::polling::{project_shape, PollTiming};
 use crate::run_id::RunId;
 use crate::status::{is_retried_by_glue, is_terminal, RunStatus};
+use crate::usage::dpu_seconds;
 
 /// Appended to a TIMEOUT run's message: the usual way out.
 pub const TIMEOUT_HINT: &str =

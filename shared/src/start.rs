@@ -13,13 +13,12 @@ use crate::aws::{account_of, format_time, now, Deadline, GlueJob, Services};
 use crate::compute::{Compute, JobCompute};
 use crate::config::{Config, JOB_NAME_PREFIX_VAR};
 use crate::error::PolysyncError;
-use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput};
+use crate::event::{parse_event, require_start_objects, StartEvent, StartOutput, JOB_TYPE};
 use crate::history::{read_expected_duration, ExpectedDuration, READ_TIMEOUT};
 use crate::monitor::monitor_url;
 use crate::run_id::RunId;
 use crate::status::RunStatus;
 
-pub const JOB_TYPE: &str = "AWS Glue Job";
 const MAX_JOB_NAME_CHARS: usize = 255;
 /// A retried start looks for its execution's run a second time after this long before it
 /// starts one: GetJobRuns may not list a run the first attempt started moments ago.
@@ -134,6 +133,7 @@ impl StartPlan {
     ) -> StartOutput {
         let mut warnings = self.arguments.warnings.clone();
         warnings.extend(self.compute.warnings.iter().cloned());
+        warnings.extend(self.compute.max_retries_warning(known.max_retries));
         StartOutput {
             run_id: RunId::new(&self.job_name, job_run_id).to_string(),
             job_name: self.job_name.clone(),

@@ -72,10 +72,35 @@ fn job_of_kind(name: &str, command: &str, glue_version: &str) -> Job {
 }
 
 #[tokio::test]
+async fn a_glue_max_retries_glue_will_not_apply_is_a_warning_and_never_sent() {
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let start_rule = recording_start(&captured);
+    let get_job = get_job_rule(spark_job("nightly-sales", "4.0")); // MaxRetries 0
+    let env = env(&[&start_rule, &get_job]);
+
+    let output = start::handle(&env, event(nightly_sales_event()))
+        .await
+        .unwrap();
+
+    assert_eq!(output.max_retries, Some(0), "poll follows the definition's");
+    assert!(
+        output.warnings.iter().any(|w| w
+            == "glueMaxRetries 1 is not sent (StartJobRun has no MaxRetries): Glue retries this \
+                run as the job definition says, MaxRetries 0"),
+        "{:?}",
+        output.warnings
+    );
+    assert_eq!(captured.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn start_sends_exactly_the_job_compute_and_arguments() {
     let captured = Arc::new(Mutex::new(Vec::new()));
     let start_rule = recording_start(&captured);
-    let get_job = get_job_rule(spark_job("nightly-sales", "4.0"));
+    // The definition retries as the event's glueMaxRetries says: no warning about it.
+    let mut definition = spark_job("nightly-sales", "4.0");
+    definition.max_retries = 1;
+    let get_job = get_job_rule(definition);
     let env = env(&[&start_rule, &get_job]);
 
     let output = start::handle(&env, event(nightly_sales_event()))

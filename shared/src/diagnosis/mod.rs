@@ -1,20 +1,18 @@
-//! Why a run failed and what it used (CONTRACT.md §3): the last lines of its driver's error log
-//! in CloudWatch Logs, every argument value of the run redacted from them, and its DPU-seconds.
+//! Why a run failed (docs/interface.md, "Poll"): the last lines of its driver's error log in
+//! CloudWatch Logs, every argument value of the run redacted from them ([`redaction`]).
 //! Reading the log is best effort: it never changes the outcome nor fails a poll.
+
+pub mod redaction;
 
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_glue::types::JobRun;
 use serde::{Deserialize, Serialize};
 
 use crate::monitor::logs_url;
-use crate::values::GlueWorkerType;
+use redaction::{redact, secrets_of};
 
 pub const MAX_LINES: usize = 20;
 pub const MAX_LINE_CHARS: usize = 500;
-/// Shorter argument values ("1", "yes", "eu") are everywhere in a log: redacting them would
-/// hide the log, and they are no secrets.
-pub const MIN_REDACTED_CHARS: usize = 4;
-pub const REDACTED: &str = "****";
 /// How many of a stream's last events are read: enough for a traceback and what follows it.
 const EVENTS_READ: i32 = 100;
 /// Glue's log group when the run names none (GetJobRun `LogGroupName`).
@@ -30,37 +28,6 @@ pub struct Diagnosis {
     pub log_stream: String,
     pub lines: Vec<String>,
     pub logs_url: String,
-}
-
-/// Where the figure of `dpuSeconds` comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum DpuSource {
-    /// Glue's own `DPUSeconds` (auto-scaling and Flex runs).
-    Glue,
-    /// Number of workers × DPU per worker × execution time.
-    Workers,
-    /// `MaxCapacity` × execution time (Python shell and DPU-sized jobs).
-    MaxCapacity,
-}
-
-/// The run's capacity used, in DPU-seconds, and where the figure comes from.
-pub fn dpu_seconds(run: &JobRun) -> Option<(f64, DpuSource)> {
-    if let Some(seconds) = run.dpu_seconds() {
-        return Some((seconds, DpuSource::Glue));
-    }
-    let execution = f64::from(run.execution_time());
-    let per_worker = run
-        .worker_type()
-        .and_then(|t| GlueWorkerType::from(t.clone()).dpu());
-    if let (Some(per_worker), Some(workers)) = (per_worker, run.number_of_workers()) {
-        return Some((
-            per_worker * f64::from(workers) * execution,
-            DpuSource::Workers,
-        ));
-    }
-    run.max_capacity()
-        .map(|capacity| (capacity * execution, DpuSource::MaxCapacity))
 }
 
 /// Where a run's driver writes, in the order they are read: Glue's error and output groups
@@ -93,61 +60,6 @@ pub fn log_locations(run: &JobRun) -> Vec<(String, String)> {
         locations.push((group.to_owned(), format!("{prefix}{run_id}-driver")));
     }
     locations
-}
-
-/// The argument values a log line must not show: every value of the run at least
-/// [`MIN_REDACTED_CHARS`] long.
-pub fn secrets_of(run: &JobRun) -> Vec<String> {
-    run.arguments()
-        .into_iter()
-        .flat_map(|arguments| arguments.values())
-        .filter(|value| value.chars().count() >= MIN_REDACTED_CHARS)
-        .cloned()
-        .collect()
-}
-
-/// Replaces every occurrence of every secret with [`REDACTED`]. Occurrences are found in the
-/// original line and merged where they overlap or touch, so a value inside another, or two
-/// that share characters, leave nothing of either.
-pub fn redact(line: &str, secrets: &[String]) -> String {
-    let mut covered: Vec<(usize, usize)> = secrets
-        .iter()
-        .filter(|secret| !secret.is_empty())
-        .flat_map(|secret| {
-            // Every start, overlapping ones included ("aaaa" in "aaaaa" twice).
-            let mut starts = Vec::new();
-            let mut from = 0;
-            while let Some(found) = line[from..].find(secret.as_str()) {
-                starts.push((from + found, from + found + secret.len()));
-                from += found
-                    + line[from + found..]
-                        .chars()
-                        .next()
-                        .map_or(1, char::len_utf8);
-            }
-            starts
-        })
-        .collect();
-    if covered.is_empty() {
-        return line.to_owned();
-    }
-    covered.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::new();
-    for (start, end) in covered {
-        match merged.last_mut() {
-            Some(last) if start <= last.1 => last.1 = last.1.max(end),
-            _ => merged.push((start, end)),
-        }
-    }
-    let mut redacted = String::with_capacity(line.len());
-    let mut at = 0;
-    for (start, end) in merged {
-        redacted.push_str(&line[at..start]);
-        redacted.push_str(REDACTED);
-        at = end;
-    }
-    redacted.push_str(&line[at..]);
-    redacted
 }
 
 /// A line cut to [`MAX_LINE_CHARS`] characters, marked where it was cut.
@@ -242,59 +154,6 @@ pub async fn diagnose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_glue::types::WorkerType;
-
-    fn owned(values: &[&str]) -> Vec<String> {
-        values.iter().map(|v| v.to_string()).collect()
-    }
-
-    #[test]
-    fn every_occurrence_of_every_value_is_redacted() {
-        let secrets = owned(&["hunter22", "s3://lake/secret/"]);
-        assert_eq!(
-            redact(
-                "token=hunter22 path=s3://lake/secret/x again hunter22",
-                &secrets
-            ),
-            "token=**** path=****x again ****"
-        );
-        assert_eq!(redact("nothing here", &secrets), "nothing here");
-    }
-
-    #[test]
-    fn overlapping_values_and_values_inside_others_leave_nothing_of_either() {
-        // One value inside another.
-        assert_eq!(
-            redact("key=abcdefgh", &owned(&["cdef", "abcdefgh"])),
-            "key=****"
-        );
-        // Two values sharing characters.
-        assert_eq!(
-            redact("x abcdefghi y", &owned(&["abcdef", "defghi"])),
-            "x **** y"
-        );
-        // A value overlapping itself.
-        assert_eq!(redact("aaaaa", &owned(&["aaaa"])), "****");
-    }
-
-    #[test]
-    fn unicode_values_and_lines_are_redacted_on_character_boundaries() {
-        let secrets = owned(&["pässwörd", "日本語の秘密"]);
-        assert_eq!(
-            redact("é pässwörd ü 日本語の秘密!", &secrets),
-            "é **** ü ****!"
-        );
-    }
-
-    #[test]
-    fn short_values_are_not_secrets() {
-        let run = JobRun::builder()
-            .arguments("--region", "eu")
-            .arguments("--mode", "full")
-            .arguments("--token", "abc")
-            .build();
-        assert_eq!(secrets_of(&run), owned(&["full"]));
-    }
 
     fn traceback(frames: usize) -> Vec<String> {
         let mut lines = vec!["INFO starting".to_owned(), TRACEBACK_HEADER.to_owned()];
@@ -403,34 +262,5 @@ mod tests {
                 ("/team/continuous".to_owned(), "jr_3-driver".to_owned()),
             ]
         );
-    }
-
-    #[test]
-    fn dpu_seconds_come_from_glue_then_workers_then_max_capacity() {
-        let glue = JobRun::builder()
-            .dpu_seconds(1234.5)
-            .worker_type(WorkerType::G2X)
-            .number_of_workers(10)
-            .execution_time(100)
-            .build();
-        assert_eq!(dpu_seconds(&glue), Some((1234.5, DpuSource::Glue)));
-        let workers = JobRun::builder()
-            .worker_type(WorkerType::G2X)
-            .number_of_workers(10)
-            .execution_time(100)
-            .build();
-        assert_eq!(dpu_seconds(&workers), Some((2000.0, DpuSource::Workers)));
-        let quarter = JobRun::builder()
-            .worker_type(WorkerType::G025X)
-            .number_of_workers(2)
-            .execution_time(100)
-            .build();
-        assert_eq!(dpu_seconds(&quarter), Some((50.0, DpuSource::Workers)));
-        let shell = JobRun::builder()
-            .max_capacity(0.0625)
-            .execution_time(160)
-            .build();
-        assert_eq!(dpu_seconds(&shell), Some((10.0, DpuSource::MaxCapacity)));
-        assert_eq!(dpu_seconds(&JobRun::builder().build()), None);
     }
 }

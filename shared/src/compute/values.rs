@@ -1,19 +1,14 @@
 //! The typed values of a job's compute, each parsed alike from an environment string
-//! (`config`) and from event JSON (`compute`), and the job kinds Glue sizes differently. A leaf:
-//! it depends on no other module of the crate.
+//! (`config`) and from event JSON (`compute`). A leaf: it depends on no other module of the
+//! crate.
 
 use std::fmt;
 
-use aws_sdk_glue::types::{Job, WorkerType};
+use aws_sdk_glue::types::WorkerType;
 use serde_json::Value;
 
 /// Glue's largest job timeout, in minutes (seven days).
 pub const MAX_TIMEOUT_MINUTES: i32 = 10_080;
-/// "To use Worker Type G.1X, minimum allowed value of Number of Workers is 2" (Glue's answer to
-/// StartJobRun; the API reference's WorkerType: each G.* worker type is for Spark jobs, which
-/// need a driver and at least one executor).
-pub const MIN_G_WORKERS: i32 = 2;
-
 /// A whole number written in decimal digits, no sign, no spaces: the one integer parser of
 /// the crate. `allow_zero` for counts such as retries.
 pub fn parse_whole(text: &str, allow_zero: bool) -> Result<i32, String> {
@@ -76,7 +71,8 @@ impl GlueWorkerType {
         self.0 == WorkerType::Z2X
     }
 
-    /// The G.* family (G.025X … G.16X), which Glue gives at least [`MIN_G_WORKERS`].
+    /// The G.* family (G.025X … G.16X), which Glue gives at least
+    /// [`super::sizing::MIN_G_WORKERS`].
     pub fn is_g(&self) -> bool {
         self.as_str().starts_with("G.")
     }
@@ -89,17 +85,6 @@ impl GlueWorkerType {
             return Some(0.25);
         }
         size.parse::<u32>().ok().map(f64::from)
-    }
-
-    /// Glue's minimum number of workers for this worker type.
-    pub fn check_workers(&self, workers: WorkerCount) -> Result<(), String> {
-        if self.is_g() && workers.get() < MIN_G_WORKERS {
-            return Err(format!(
-                "must be at least {MIN_G_WORKERS} with worker type {self}: Glue answers \"To use \
-                 Worker Type {self}, minimum allowed value of Number of Workers is {MIN_G_WORKERS}\""
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -213,9 +198,16 @@ impl ComputeValue for GlueVersion {
     }
 }
 
-/// Glue's retries of a failed run: validated, then only informational (never sent).
+/// Glue's retries of a failed run: StartJobRun has no such field, so Glue retries as the job
+/// definition says; the attribute is checked against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MaxRetries(i32);
+
+impl MaxRetries {
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
 
 impl ComputeValue for MaxRetries {
     fn from_text(text: &str) -> Result<Self, String> {
@@ -227,85 +219,9 @@ impl ComputeValue for MaxRetries {
     }
 }
 
-/// What a job definition runs (`Command.Name`), which decides how Glue sizes its runs.
-/// Source: Glue API reference, JobCommand.Name ("glueetl", "gluestreaming", "pythonshell",
-/// "glueray") and StartJobRun's WorkerType and MaxCapacity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobKind {
-    /// `glueetl`: Spark batch.
-    Spark,
-    /// `gluestreaming`: Spark streaming; a run lasts until it is stopped.
-    Streaming,
-    /// `pythonshell`: sized by MaxCapacity, no workers.
-    PythonShell,
-    /// `glueray`: Z.2X workers only.
-    Ray,
-    /// A kind this crate does not know: no sizing rule is assumed.
-    Other(String),
-}
-
-impl JobKind {
-    pub fn of(definition: &Job) -> Self {
-        match definition.command().and_then(|c| c.name()) {
-            Some("glueetl") => Self::Spark,
-            Some("gluestreaming") => Self::Streaming,
-            Some("pythonshell") => Self::PythonShell,
-            Some("glueray") => Self::Ray,
-            other => Self::Other(other.unwrap_or_default().to_owned()),
-        }
-    }
-
-    /// The Glue name of the kind, as messages show it.
-    pub fn command_name(&self) -> &str {
-        match self {
-            Self::Spark => "glueetl",
-            Self::Streaming => "gluestreaming",
-            Self::PythonShell => "pythonshell",
-            Self::Ray => "glueray",
-            Self::Other(name) => name,
-        }
-    }
-
-    /// Whether StartJobRun may carry this worker type for a job of this kind; the rule broken
-    /// otherwise, as Glue states it.
-    pub fn takes_worker_type(&self, worker_type: &GlueWorkerType) -> Result<(), String> {
-        let command = self.command_name();
-        match self {
-            // "Worker Type is not supported for Job Command pythonshell" (Glue's StartJobRun
-            // answer); Python shell jobs are sized by MaxCapacity (API reference, MaxCapacity).
-            Self::PythonShell => Err(format!(
-                "Glue refuses a worker type for a Python shell job ({command}), which is sized by \
-                 MaxCapacity: \"Worker Type is not supported for Job Command {command}\""
-            )),
-            // Z.2X is the Ray worker type, and Ray takes no other (API reference, WorkerType).
-            Self::Ray if !worker_type.is_ray() => Err(format!(
-                "a Ray job ({command}) takes only worker type Z.2X, not {worker_type}"
-            )),
-            Self::Spark | Self::Streaming if worker_type.is_ray() => Err(format!(
-                "worker type Z.2X is for Ray jobs; Glue refuses it for a Spark job ({command}): \
-                 \"Worker Type Z.2X is not supported for Job Command {command}\""
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether StartJobRun may carry a number of workers (Python shell jobs have none).
-    pub fn takes_workers(&self) -> Result<(), String> {
-        match self {
-            Self::PythonShell => Err(format!(
-                "Glue refuses a number of workers for a Python shell job ({}), which is sized by \
-                 MaxCapacity",
-                self.command_name()
-            )),
-            _ => Ok(()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_glue::types::JobCommand;
     use serde_json::json;
 
     #[test]
@@ -374,62 +290,5 @@ mod tests {
         assert_eq!(dpu("R.8X"), Some(8.0));
         assert_eq!(dpu("Z.2X"), Some(2.0));
         assert_eq!(dpu("Standard"), None);
-    }
-
-    #[test]
-    fn g_worker_types_need_two_workers() {
-        let g1 = GlueWorkerType::from_text("G.1X").unwrap();
-        let message = g1.check_workers(WorkerCount(1)).unwrap_err();
-        assert!(
-            message.contains("minimum allowed value of Number of Workers is 2"),
-            "{message}"
-        );
-        assert!(g1.check_workers(WorkerCount(2)).is_ok());
-        let z = GlueWorkerType::from_text("Z.2X").unwrap();
-        assert!(z.check_workers(WorkerCount(1)).is_ok());
-    }
-
-    fn job(command: &str) -> Job {
-        Job::builder()
-            .command(JobCommand::builder().name(command).build())
-            .build()
-    }
-
-    #[test]
-    fn each_kind_takes_the_worker_types_glue_allows() {
-        let g2 = GlueWorkerType::from_text("G.2X").unwrap();
-        let z2 = GlueWorkerType::from_text("Z.2X").unwrap();
-        let cases = [
-            ("glueetl", JobKind::Spark, true, false, true),
-            ("gluestreaming", JobKind::Streaming, true, false, true),
-            ("pythonshell", JobKind::PythonShell, false, false, false),
-            ("glueray", JobKind::Ray, false, true, true),
-            (
-                "somethingnew",
-                JobKind::Other("somethingnew".into()),
-                true,
-                true,
-                true,
-            ),
-        ];
-        for (command, kind, takes_g, takes_z, takes_workers) in cases {
-            assert_eq!(JobKind::of(&job(command)), kind);
-            assert_eq!(kind.command_name(), command);
-            assert_eq!(
-                kind.takes_worker_type(&g2).is_ok(),
-                takes_g,
-                "{command} G.2X"
-            );
-            assert_eq!(
-                kind.takes_worker_type(&z2).is_ok(),
-                takes_z,
-                "{command} Z.2X"
-            );
-            assert_eq!(kind.takes_workers().is_ok(), takes_workers, "{command}");
-        }
-        assert!(JobKind::PythonShell
-            .takes_worker_type(&g2)
-            .unwrap_err()
-            .contains("Worker Type is not supported for Job Command pythonshell"));
     }
 }

@@ -1,5 +1,15 @@
 //! Compute precedence: job attribute → platform default → Glue job definition, and Glue's
-//! sizing rules for the job's kind, checked before StartJobRun (CONTRACT.md §1).
+//! sizing rules for the job's kind ([`sizing`]), checked before StartJobRun (docs/interface.md,
+//! "Compute").
+
+pub(crate) mod sizing;
+mod values;
+
+pub use sizing::{JobKind, MIN_G_WORKERS};
+pub use values::{
+    parse_whole, ComputeValue, GlueVersion, GlueWorkerType, MaxRetries, TimeoutMinutes,
+    WorkerCount, MAX_TIMEOUT_MINUTES,
+};
 
 use aws_sdk_glue::types::{Job, WorkerType};
 use serde_json::Value;
@@ -7,9 +17,6 @@ use serde_json::Value;
 use crate::config::PlatformDefaults;
 use crate::error::PolysyncError;
 use crate::event::{ComputeReport, JobAttributes, Source, Sourced};
-use crate::values::{
-    ComputeValue, GlueVersion, GlueWorkerType, JobKind, MaxRetries, TimeoutMinutes, WorkerCount,
-};
 
 pub const WORKER_TYPE_ATTRIBUTE: &str = "glueWorkerType";
 pub const NUMBER_OF_WORKERS_ATTRIBUTE: &str = "glueNumberOfWorkers";
@@ -41,6 +48,8 @@ pub struct JobCompute {
     pub number_of_workers: Option<WorkerCount>,
     pub glue_version: Option<GlueVersion>,
     pub timeout_minutes: Option<TimeoutMinutes>,
+    /// Informational: never sent, compared with the definition's MaxRetries.
+    pub max_retries: Option<MaxRetries>,
 }
 
 impl JobCompute {
@@ -56,11 +65,10 @@ impl JobCompute {
                 .check_workers(workers)
                 .map_err(|rule| invalid_attribute(NUMBER_OF_WORKERS_ATTRIBUTE, rule))?;
         }
-        // Informational only: validated, never sent on StartJobRun.
-        attribute::<MaxRetries>("glueMaxRetries", &attributes.glue_max_retries)?;
         Ok(Self {
             worker_type,
             number_of_workers,
+            max_retries: attribute("glueMaxRetries", &attributes.glue_max_retries)?,
             glue_version: attribute("glueVersion", &text(&attributes.glue_version))?,
             timeout_minutes: attribute("glueTimeoutMinutes", &attributes.glue_timeout_minutes)?,
         })
@@ -130,6 +138,8 @@ pub struct Compute {
     pub number_of_workers: Resolved<WorkerCount>,
     pub timeout_minutes: Resolved<TimeoutMinutes>,
     pub glue_version: Resolved<GlueVersion>,
+    /// The job's `glueMaxRetries`, which Glue does not take from a run.
+    pub max_retries: Option<MaxRetries>,
     pub warnings: Vec<String>,
 }
 
@@ -141,6 +151,7 @@ impl Compute {
             number_of_workers: Resolved::pick(&job.number_of_workers, &platform.number_of_workers),
             timeout_minutes: Resolved::pick(&job.timeout_minutes, &platform.timeout_minutes),
             glue_version: Resolved::pick(&job.glue_version, &platform.glue_version),
+            max_retries: job.max_retries,
             warnings: Vec::new(),
         }
     }
@@ -296,6 +307,18 @@ impl Compute {
     /// The `--glue-version` argument, when the job or the platform set it.
     pub fn glue_version(&self) -> Option<&str> {
         self.glue_version.given().map(GlueVersion::as_str)
+    }
+
+    /// A warning when the job's `glueMaxRetries` is not what Glue will do: StartJobRun has no
+    /// MaxRetries, so Glue retries as the definition says (`definition`, when it was read).
+    pub fn max_retries_warning(&self, definition: Option<i32>) -> Option<String> {
+        let (asked, runs) = (self.max_retries?.get(), definition?);
+        (asked != runs).then(|| {
+            format!(
+                "glueMaxRetries {asked} is not sent (StartJobRun has no MaxRetries): Glue \
+                 retries this run as the job definition says, MaxRetries {runs}"
+            )
+        })
     }
 
     /// The `compute` of the start output.
@@ -658,5 +681,25 @@ mod tests {
         let mut c = Compute::resolve(&job, &PlatformDefaults::default());
         c.apply_definition(&spark(None, None)).unwrap();
         assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn glue_max_retries_is_checked_against_the_definition_never_sent() {
+        let job = job_compute(json!({"glueMaxRetries": 3})).unwrap();
+        let c = Compute::resolve(&job, &PlatformDefaults::default());
+        let warning = c.max_retries_warning(Some(1)).unwrap();
+        assert!(
+            warning.contains("glueMaxRetries 3") && warning.contains("MaxRetries 1"),
+            "{warning}"
+        );
+        assert_eq!(c.max_retries_warning(Some(3)), None);
+        // The definition could not be read: nothing to compare with.
+        assert_eq!(c.max_retries_warning(None), None);
+        let silent = Compute::resolve(
+            &job_compute(json!({})).unwrap(),
+            &PlatformDefaults::default(),
+        );
+        assert_eq!(silent.max_retries_warning(Some(1)), None);
+        assert!(c.worker_pair().is_none() && c.timeout().is_none());
     }
 }
