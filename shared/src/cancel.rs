@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 
-use crate::aws::{account_of, now, Deadline, GlueJob, Services, DEADLINE_MARGIN};
+use crate::aws::{account_of, Deadline, GlueJob, Services, DEADLINE_MARGIN};
 use crate::error::{from_states_sdk, glue_error, ErrorCode, PolysyncError};
 use crate::event::{parse_event, CancelOutput};
 use crate::run_id::RunId;
@@ -115,7 +115,7 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<CancelOutput, PolysyncError> {
     let (payload, context) = event.into_parts();
-    let deadline = Deadline::of(&context);
+    let deadline = Deadline::of(&context, &env.clock);
     let account = account_of(&context.invoked_function_arn);
     let run_id = match parse_request(payload)? {
         CancelRequest::Run(run_id) => run_id,
@@ -182,6 +182,30 @@ async fn describe(
     }
 }
 
+/// What an execution's input says it ran.
+enum InputNames {
+    /// The run it follows without having started it (a child execution's `runId`).
+    Run(RunId),
+    /// The Glue job it started a run of.
+    Job(String),
+    /// No job: start refused the input, so it started no run.
+    Nothing,
+}
+
+fn named_in(input: &str) -> Result<InputNames, PolysyncError> {
+    let input: Value = serde_json::from_str(input)
+        .map_err(|e| PolysyncError::invalid("detail.input", format!("is not JSON: {e}")))?;
+    if let Some(run_id) = input.get("runId").and_then(Value::as_str) {
+        return Ok(InputNames::Run(RunId::parse("detail.input.runId", run_id)?));
+    }
+    // Only the job's name is needed: an input start refused for another field still names it.
+    Ok(input
+        .pointer("/job/externalId")
+        .and_then(Value::as_str)
+        .filter(|job| !job.trim().is_empty())
+        .map_or(InputNames::Nothing, |job| InputNames::Job(job.to_owned())))
+}
+
 /// The run an ended execution started, or the output that says there is nothing to stop.
 async fn run_of_execution(
     env: &Services,
@@ -197,6 +221,18 @@ async fn run_of_execution(
             detail.status.as_str()
         ));
     }
+    // What the event's input names is read first: a malformed one is refused, and one that
+    // names no job needs no call at all.
+    let from_event = detail.input.as_deref().map(named_in).transpose()?;
+    let no_job = || {
+        nothing(format!(
+            "execution {name} names no Glue job (job.externalId) in its input: start refused \
+             it, so it started no run; nothing to stop"
+        ))
+    };
+    if let Some(InputNames::Nothing) = from_event {
+        return no_job();
+    }
     // A late or replayed event of an execution that was redriven since: its run is followed
     // again, and must not be stopped.
     let described = describe(env, detail, deadline).await?;
@@ -205,9 +241,9 @@ async fn run_of_execution(
             "execution {name} is running again (redriven); its run is not stopped"
         ));
     }
-    let input = match (&detail.input, described.input) {
-        (Some(input), _) => input.clone(),
-        (None, Some(input)) => input,
+    let named = match (from_event, described.input) {
+        (Some(named), _) => named,
+        (None, Some(input)) => named_in(&input)?,
         (None, None) => {
             return nothing(format!(
                 "the input of execution {name} is neither in the event nor readable; nothing \
@@ -215,30 +251,16 @@ async fn run_of_execution(
             ))
         }
     };
-    let input: Value = serde_json::from_str(&input)
-        .map_err(|e| PolysyncError::invalid("detail.input", format!("is not JSON: {e}")))?;
-    // An execution that follows a run it did not start (a child execution) names it.
-    if let Some(run_id) = input.get("runId").and_then(Value::as_str) {
-        return Ok(ExecutionRun::Found(RunId::parse(
-            "detail.input.runId",
-            run_id,
-        )?));
-    }
-    // Only the job's name is needed: an input start refused for another field still names it.
-    let Some(job_name) = input
-        .pointer("/job/externalId")
-        .and_then(Value::as_str)
-        .filter(|job| !job.trim().is_empty())
-    else {
-        return nothing(format!(
-            "execution {name} names no Glue job (job.externalId) in its input: start refused \
-             it, so it started no run; nothing to stop"
-        ));
+    let job_name = match named {
+        InputNames::Run(run_id) => return Ok(ExecutionRun::Found(run_id)),
+        InputNames::Job(job_name) => job_name,
+        InputNames::Nothing => return no_job(),
     };
+    let job_name = job_name.as_str();
     let job = env.job(account, job_name, deadline);
     let ended_ms = detail
         .stop_date
-        .unwrap_or_else(|| now().to_millis().unwrap_or(0));
+        .unwrap_or_else(|| env.clock.now().to_millis().unwrap_or(0));
     let window_ends_ms = ended_ms.saturating_add(START_WINDOW.as_millis() as i64);
     // A run that started after the window is a later, redriven attempt's, not this end's.
     let of_this_end = |run: &JobRun| {
@@ -269,7 +291,7 @@ async fn run_of_execution(
         }
         // A start still under way when the execution ended makes its run later: look again
         // until it can no longer appear, or this invocation must answer.
-        let now_ms = now().to_millis().unwrap_or(i64::MAX);
+        let now_ms = env.clock.now().to_millis().unwrap_or(i64::MAX);
         let time_for_another_look = deadline
             .left()
             .is_none_or(|left| left > LOOK_AGAIN_EVERY + DEADLINE_MARGIN + DEADLINE_MARGIN);

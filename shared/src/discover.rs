@@ -201,7 +201,7 @@ pub async fn handle(
         Some(token) => Cursor::decode(token)?,
         None => Cursor::default(),
     };
-    let deadline = Deadline::of(&event.context);
+    let deadline = Deadline::of(&event.context, &env.clock);
     loop {
         let request = env
             .glue

@@ -131,9 +131,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// From a code the SDK did not type: an error outside the operation's model, or the
-    /// `ErrorCode` string of a BatchStopJobRun entry. The names are Glue's (AWS Glue API
-    /// reference, "Common exceptions") and IAM's (`AccessDeniedException`).
+    /// From a code as text: the `ErrorCode` string of a BatchStopJobRun entry, which the API
+    /// models as a string, or a code outside an operation's model. The names are Glue's (AWS
+    /// Glue API reference, "Common exceptions") and IAM's (`AccessDeniedException`).
     pub fn from_wire(code: &str) -> Self {
         match code {
             "EntityNotFoundException" => Self::EntityNotFound,
@@ -152,11 +152,15 @@ impl ErrorCode {
         }
     }
 
-    /// The code of a service error: the SDK's own variant where the operation models it.
+    /// The code of a service error: the SDK's own variant where the operation models it. Of
+    /// a code outside the model only IAM's refusal is told apart; any other is kept as spelled.
     pub fn of<E: GlueServiceError>(error: &E) -> Option<Self> {
-        error
-            .modelled_code()
-            .or_else(|| error.code().map(Self::from_wire))
+        error.modelled_code().or_else(|| {
+            error.code().map(|code| match Self::from_wire(code) {
+                Self::AccessDenied => Self::AccessDenied,
+                _ => Self::Other(code.to_owned()),
+            })
+        })
     }
 }
 

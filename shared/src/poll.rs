@@ -6,7 +6,7 @@ use aws_sdk_glue::types::{JobRun, JobRunState};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use crate::aws::{account_of, format_time, now, Deadline, GlueJob, Services, DEADLINE_MARGIN};
+use crate::aws::{account_of, format_time, Deadline, GlueJob, Services, DEADLINE_MARGIN};
 use crate::config::PollBounds;
 use crate::diagnosis::diagnose;
 use crate::error::PolysyncError;
@@ -33,14 +33,14 @@ pub async fn handle(
     let run_id = RunId::parse("runId", &request.run_id)?;
     // GetJobRun, GetJob, the retry scan and the log read each stay within the invocation: a
     // Lambda timeout here would end polling and stop a healthy run.
-    let deadline = Deadline::of(&context);
+    let deadline = Deadline::of(&context, &env.clock);
     let job = env.job(
         account_of(&context.invoked_function_arn),
         &run_id.job_name,
         deadline,
     );
     let run = job.run(&run_id.job_run_id).await?;
-    let now_secs = now().secs();
+    let now_secs = env.clock.now().secs();
     let timing = PollTiming {
         bounds: env.config.poll,
         expected: request.expected_duration.as_ref(),

@@ -9,7 +9,7 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
 use crate::arguments::{self, Arguments, EXECUTION_ID_KEY, GLUE_VERSION_KEY};
-use crate::aws::{account_of, format_time, now, Deadline, GlueJob, Services};
+use crate::aws::{account_of, format_time, Deadline, GlueJob, Services};
 use crate::compute::{Compute, JobCompute};
 use crate::config::{Config, JOB_NAME_PREFIX_VAR};
 use crate::error::PolysyncError;
@@ -157,7 +157,7 @@ pub async fn handle(
     let (payload, context) = event.into_parts();
     let mut plan = StartPlan::from_event(payload, &env.config)?;
     let job_name = plan.job_name.clone();
-    let deadline = Deadline::of(&context);
+    let deadline = Deadline::of(&context, &env.clock);
     let job = env.job(
         account_of(&context.invoked_function_arn),
         &job_name,
@@ -237,7 +237,7 @@ pub async fn handle(
         argument_keys = ?plan.arguments.keys(),
         "started Glue job run"
     );
-    let started_at = format_time(&now());
+    let started_at = format_time(&env.clock.now());
     let known = job_knowledge(job, max_retries).await;
     Ok(plan.output(env, job_run_id, RunStatus::Starting, started_at, known))
 }
@@ -308,7 +308,7 @@ fn adopt(env: &Services, plan: &StartPlan, run: &JobRun, known: JobKnowledge) ->
     let started_at = run
         .started_on()
         .map(format_time)
-        .unwrap_or_else(|| format_time(&now()));
+        .unwrap_or_else(|| format_time(&env.clock.now()));
     plan.output(
         env,
         job_run_id,

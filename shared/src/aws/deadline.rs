@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use lambda_runtime::Context;
 use tokio::time::Instant;
 
+use super::Clock;
 use crate::error::PolysyncError;
 
 /// How long before the invocation's deadline a call stops waiting for AWS: its error then
@@ -26,11 +27,12 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    pub fn of(context: &Context) -> Self {
+    pub fn of(context: &Context, clock: &Clock) -> Self {
         if context.deadline < EARLIEST_DEADLINE_MS {
             return Self::default();
         }
-        let since_epoch = SystemTime::now()
+        let since_epoch = clock
+            .system_time()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
         let left = Duration::from_millis(context.deadline).saturating_sub(since_epoch);
@@ -81,15 +83,21 @@ mod tests {
 
     #[test]
     fn a_deadline_that_is_no_time_is_none() {
-        assert_eq!(Deadline::of(&Context::default()).left(), None);
+        assert_eq!(
+            Deadline::of(&Context::default(), &Clock::System).left(),
+            None
+        );
         let mut watch = Context::default();
         watch.deadline = 600_000; // cargo lambda watch's relative deadline
-        assert_eq!(Deadline::of(&watch).left(), None);
+        assert_eq!(Deadline::of(&watch, &Clock::System).left(), None);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_past_the_deadline_is_glue_unavailable_naming_that_call() {
-        let deadline = Deadline::of(&ending_in(DEADLINE_MARGIN + Duration::from_secs(2)));
+        let deadline = Deadline::of(
+            &ending_in(DEADLINE_MARGIN + Duration::from_secs(2)),
+            &Clock::System,
+        );
         let began = Instant::now();
         let quick = deadline.call("GetJob", async { Ok(7) }).await;
         assert_eq!(quick, Ok(7));

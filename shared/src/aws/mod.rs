@@ -9,7 +9,7 @@ mod time;
 pub use deadline::{Deadline, DEADLINE_MARGIN};
 pub use job::{send_glue, GlueJob, RECENT_RUNS_SCANNED};
 pub use services::{LazyServices, Services, ATTEMPT_TIMEOUT, OPERATION_TIMEOUT};
-pub use time::{format_time, now};
+pub use time::{format_time, Clock};
 
 /// The account id in the invoked function's ARN (`arn:aws:lambda:region:account:function:name`).
 pub fn account_of(invoked_function_arn: &str) -> Option<&str> {

@@ -3,12 +3,13 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_glue::Client;
 use tokio::sync::OnceCell;
 
-use super::{Deadline, GlueJob};
+use super::{Clock, Deadline, GlueJob};
 use crate::config::Config;
 use crate::error::RequestTarget;
 
@@ -24,6 +25,8 @@ pub struct Services {
     pub glue: Client,
     pub region: String,
     pub config: Config,
+    /// The wall clock the handlers read: the system's, but in tests.
+    pub clock: Clock,
     /// The SDK settings the clients below are built from, on first use.
     sdk: SdkConfig,
     /// Step Functions, for cancel to read the execution an event is about.
@@ -44,10 +47,17 @@ impl Services {
     pub fn sdk_loader(region: &str) -> aws_config::ConfigLoader {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
+            .retry_config(Self::retry_config())
             .timeout_config(Self::timeouts())
     }
 
-    fn timeouts() -> TimeoutConfig {
+    /// The SDK's standard retries (3 attempts, exponential backoff with jitter), said here so
+    /// the tests use what the functions use.
+    pub fn retry_config() -> RetryConfig {
+        RetryConfig::standard()
+    }
+
+    pub fn timeouts() -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -69,16 +79,22 @@ impl Services {
         let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
+            .retry_config(Self::retry_config())
             .timeout_config(Self::timeouts())
             .build();
         Self {
             glue,
             region,
             config,
+            clock: Clock::System,
             sdk,
             states: OnceLock::new(),
             logs: OnceLock::new(),
         }
+    }
+
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     pub fn with_states(self, states: aws_sdk_sfn::Client) -> Self {

@@ -1,9 +1,7 @@
 //! The fixtures in `events/` double as Step Functions and Lambda console examples: each is run
 //! through its own function's handler, as the console would, against a mocked Glue.
 
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
@@ -14,22 +12,9 @@ use aws_sdk_glue::types::{Job, JobCommand, JobRun, JobRunState, WorkerType};
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, Rule};
 use polysync_glue::{cancel, discover, poll, start};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-mod common;
-use common::{config_of, env, env_with, event, get_job_rule, recording_start};
-
-/// Every file in `events/`, each run by a test below.
-const FIXTURES: [&str; 8] = [
-    "state-machine-input.json",
-    "follow-run.json",
-    "start.json",
-    "start-python-shell.json",
-    "poll.json",
-    "cancel.json",
-    "cancel-execution-aborted.json",
-    "discover.json",
-];
+use crate::common::*;
 
 fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,15 +24,91 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-#[test]
-fn every_fixture_has_a_test_here() {
+/// Every file in `events/`, read from the directory: a file named for a function
+/// (`start*`, `poll*`, `cancel*`, `discover*`) is that function's event; any other is a state
+/// machine input, which hands a job to start or a run to poll.
+fn every_fixture() -> Vec<(String, Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
-    let present: BTreeSet<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
         .collect();
-    let tested: BTreeSet<String> = FIXTURES.iter().map(|name| name.to_string()).collect();
-    assert_eq!(present, tested);
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| (name.clone(), fixture(&name)))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_fixture_runs_through_its_function() {
+    let fixtures = every_fixture();
+    assert!(fixtures.len() >= 8, "{}", fixtures.len());
+    for (name, payload) in fixtures {
+        let (start_rule, _) = recording_start();
+        let get_job = definition("glueetl", Some(WorkerType::G1X), Some(10));
+        let runs = mock!(Client::get_job_runs).then_output(|| {
+            GetJobRunsOutput::builder()
+                .job_runs(run_in(JobRunState::Running))
+                .build()
+        });
+        let get_run = mock!(Client::get_job_run).then_output(|| {
+            GetJobRunOutput::builder()
+                .job_run(run_in(JobRunState::Running))
+                .build()
+        });
+        let stop = mock!(Client::batch_stop_job_run)
+            .then_output(|| BatchStopJobRunOutput::builder().build());
+        let jobs = mock!(Client::get_jobs).then_output(|| {
+            GetJobsOutput::builder()
+                .jobs(Job::builder().name("nightly-sales").build())
+                .build()
+        });
+        let env = env_of_ended_execution(&[&start_rule, &get_job, &runs, &get_run, &stop, &jobs]);
+        let function = ["start", "poll", "cancel", "discover"]
+            .into_iter()
+            .find(|function| name.starts_with(function));
+        let made = match (function, payload.get("runId")) {
+            (Some("start"), _) | (None, None) => {
+                start::handle(&env, event(payload))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                start_rule.num_calls()
+            }
+            (Some("poll"), _) => {
+                poll::handle(&env, event(payload))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                get_run.num_calls()
+            }
+            // A state machine input that follows a run: what its Poll task hands over.
+            (None, Some(run_id)) => {
+                let poll_event = json!({
+                    "runId": run_id,
+                    "expectedDuration": payload["run"]["expectedDuration"],
+                    "maxRetries": payload["run"]["maxRetries"],
+                });
+                poll::handle(&env, event(poll_event))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                get_run.num_calls()
+            }
+            (Some("cancel"), _) => {
+                cancel::handle(&env, event(payload))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                stop.num_calls()
+            }
+            (Some(_), _) => {
+                discover::handle(&env, event(payload))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                jobs.num_calls()
+            }
+        };
+        assert_eq!(made, 1, "{name}: the function's own Glue call");
+    }
 }
 
 fn definition(command: &str, worker_type: Option<WorkerType>, workers: Option<i32>) -> Rule {
@@ -62,26 +123,30 @@ fn definition(command: &str, worker_type: Option<WorkerType>, workers: Option<i3
     )
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_start_fixtures_start_a_run() {
     for name in ["state-machine-input.json", "start.json"] {
-        let captured = Arc::new(Mutex::new(Vec::new()));
-        let start_rule = recording_start(&captured);
+        let (start_rule, captured) = recording_start();
         let get_job = definition("glueetl", Some(WorkerType::G1X), Some(10));
-        let output = start::handle(&env(&[&start_rule, &get_job]), event(fixture(name)))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let output = start::handle(
+            &env(&[&start_rule, &get_job, &no_past_runs()]),
+            event(fixture(name)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(output.job_name, "nightly-sales", "{name}");
         let request = &captured.lock().unwrap()[0];
         assert!(request.worker_type().is_some(), "{name}: sized by the job");
     }
     // start.json is what the state machine hands over: tagged with its execution.
-    let captured = Arc::new(Mutex::new(Vec::new()));
-    let start_rule = recording_start(&captured);
+    let (start_rule, captured) = recording_start();
     let get_job = definition("glueetl", Some(WorkerType::G1X), Some(10));
-    start::handle(&env(&[&start_rule, &get_job]), event(fixture("start.json")))
-        .await
-        .unwrap();
+    start::handle(
+        &env(&[&start_rule, &get_job, &no_past_runs()]),
+        event(fixture("start.json")),
+    )
+    .await
+    .unwrap();
     let request = &captured.lock().unwrap()[0];
     assert_eq!(
         request.arguments().unwrap()["--polysync-execution-id"],
@@ -89,17 +154,16 @@ async fn the_start_fixtures_start_a_run() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_python_shell_fixture_starts_without_workers_under_platform_defaults() {
-    let captured = Arc::new(Mutex::new(Vec::new()));
-    let start_rule = recording_start(&captured);
+    let (start_rule, captured) = recording_start();
     let get_job = definition("pythonshell", None, None);
     let platform = config_of(&[
         ("POLYSYNC_GLUE_WORKER_TYPE", "G.2X"),
         ("POLYSYNC_GLUE_NUMBER_OF_WORKERS", "5"),
     ]);
     let output = start::handle(
-        &env_with(&[&start_rule, &get_job], platform),
+        &env_with(&[&start_rule, &get_job, &no_past_runs()], platform),
         event(fixture("start-python-shell.json")),
     )
     .await
@@ -124,7 +188,7 @@ fn run_in(state: JobRunState) -> JobRun {
         .build()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_poll_fixture_reads_its_run() {
     let get = mock!(Client::get_job_run).then_output(|| {
         GetJobRunOutput::builder()
@@ -138,12 +202,12 @@ async fn the_poll_fixture_reads_its_run() {
     assert_eq!(output.glue_state.as_deref(), Some("RUNNING"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_follow_run_fixture_is_polled_around_its_expected_end() {
     // A state machine input that follows a run already started (as a child execution's does):
     // the state machine's Poll task hands on its run's expected duration and MaxRetries.
     let get = mock!(Client::get_job_run).then_output(|| {
-        let fifteen_minutes_ago = DateTime::from(std::time::SystemTime::now()).secs() - 900;
+        let fifteen_minutes_ago = NOW_SECS - 900;
         let mut run = run_in(JobRunState::Running);
         run.started_on = Some(DateTime::from_secs(fifteen_minutes_ago));
         GetJobRunOutput::builder().job_run(run).build()
@@ -168,7 +232,7 @@ async fn the_follow_run_fixture_is_polled_around_its_expected_end() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_cancel_fixtures_stop_their_run() {
     for name in ["cancel.json", "cancel-execution-aborted.json"] {
         let get = mock!(Client::get_job_run)
@@ -194,15 +258,18 @@ async fn the_cancel_fixtures_stop_their_run() {
                 input.job_name() == Some("nightly-sales") && input.job_run_ids() == ["jr_0123abcd"]
             })
             .then_output(|| BatchStopJobRunOutput::builder().build());
-        let output = cancel::handle(&env(&[&get, &runs, &stop]), event(fixture(name)))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let output = cancel::handle(
+            &env_of_ended_execution(&[&get, &runs, &stop]),
+            event(fixture(name)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(output.stop_requested, "{name}");
         assert_eq!(stop.num_calls(), 1, "{name}");
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_discover_fixture_reads_the_first_page() {
     let jobs = mock!(Client::get_jobs)
         .match_requests(|input| input.next_token().is_none())

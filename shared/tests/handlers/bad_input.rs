@@ -5,10 +5,8 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use polysync_glue::{cancel, discover, poll, start, Services};
 use serde_json::{json, Value};
 
-mod common;
-
 fn env() -> Services {
-    common::env(&[])
+    crate::common::env(&[])
 }
 
 fn event(payload: Value) -> LambdaEvent<Value> {
@@ -208,7 +206,7 @@ fn start_corpus() -> Vec<(Value, String)> {
     corpus
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_malformed_start_event_is_refused_naming_its_field() {
     let env = env();
     let corpus = start_corpus();
@@ -241,7 +239,7 @@ async fn every_malformed_start_event_is_refused_naming_its_field() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_code_loading_argument_is_forbidden() {
     let env = env();
     for key in polysync_glue::arguments::CODE_LOADING_KEYS {
@@ -260,7 +258,7 @@ async fn every_code_loading_argument_is_forbidden() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_poll_cancel_and_discover_events_are_refused() {
     let env = env();
     let poll_cases = [
