@@ -1,4 +1,4 @@
-//! Polysync parameters → Glue `Arguments` (CONTRACT.md §1, "Arguments").
+//! Polysync parameters → Glue `Arguments` (docs/interface.md, "Start").
 
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! The platform configuration, read once from the Lambda environment (CONTRACT.md §1).
+//! The platform configuration, read once from the Lambda environment (docs/interface.md, "Platform environment").
 
 use crate::compute::sizing::check_platform_workers;
 use crate::compute::{
@@ -313,5 +313,23 @@ mod tests {
         assert!(c.covers_job("team-a-sales"));
         assert!(!c.covers_job("team-b-sales"));
         assert!(Config::default().covers_job("anything"));
+    }
+
+    #[test]
+    fn the_interface_page_names_every_variable() {
+        let page = include_str!("../../docs/interface.md");
+        for name in [
+            WORKER_TYPE_VAR,
+            NUMBER_OF_WORKERS_VAR,
+            GLUE_VERSION_VAR,
+            TIMEOUT_MINUTES_VAR,
+            POLL_MIN_SECONDS_VAR,
+            POLL_MAX_SECONDS_VAR,
+            ALLOW_CODE_ARGUMENTS_VAR,
+            EXECUTION_TAG_VAR,
+            JOB_NAME_PREFIX_VAR,
+        ] {
+            assert!(page.contains(&format!("`{name}`")), "{name}");
+        }
     }
 }

@@ -22,7 +22,7 @@ pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 pub const GLUE_PAGE_SIZE: i32 = 100;
 
 /// Arguments Glue itself consumes, beside the code-loading ones and the platform's own: not
-/// parameters of the job's script (CONTRACT.md §5).
+/// parameters of the job's script (docs/interface.md, "Discover").
 const GLUE_SYSTEM_ARGUMENTS: [&str; 22] = [
     "--job-bookmark-option",
     "--enable-metrics",
@@ -292,7 +292,7 @@ mod tests {
         );
     }
 
-    /// CONTRACT.md §5's list, as written there.
+    /// The contract's list of Glue's system arguments, as written there.
     const CONTRACT_SYSTEM_ARGUMENTS: [&str; 33] = [
         "--job-language",
         "--job-bookmark-option",

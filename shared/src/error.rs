@@ -417,3 +417,47 @@ pub fn glue_error(
         source: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interface_page_names_every_error_type() {
+        let page = include_str!("../../docs/interface.md");
+        for name in [
+            error_type::INVALID_INPUT,
+            error_type::FORBIDDEN_ARGUMENT,
+            error_type::START_DEFERRED,
+            error_type::GLUE_UNAVAILABLE,
+            error_type::GLUE_UNRECOGNIZED,
+        ] {
+            assert!(page.contains(&format!("`{name}`")), "{name}");
+        }
+        for prefix in [error_type::GLUE_PREFIX, error_type::STEP_FUNCTIONS_PREFIX] {
+            assert!(page.contains(&format!("`{prefix}<code>`")), "{prefix}");
+        }
+    }
+
+    #[test]
+    fn a_code_is_typed_where_it_is_decided_on_and_kept_as_spelled_otherwise() {
+        for code in [
+            ErrorCode::EntityNotFound,
+            ErrorCode::InvalidInput,
+            ErrorCode::AccessDenied,
+            ErrorCode::Other("ConcurrentRunsExceededException".to_owned()),
+        ] {
+            assert_eq!(ErrorCode::from_wire(code.as_wire()), code);
+        }
+        let error = glue_error("BatchStopJobRun", None, None, "no code");
+        assert_eq!(error.error_type(), error_type::GLUE_UNRECOGNIZED);
+        let error = glue_error(
+            "GetJobRuns",
+            None,
+            Some(ErrorCode::EntityNotFound),
+            "Job not found",
+        );
+        assert!(error.is_entity_not_found());
+        assert_eq!(error.error_type(), "Glue.EntityNotFoundException");
+    }
+}

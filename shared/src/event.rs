@@ -1,4 +1,4 @@
-//! Event and output shapes of the four functions, field for field as CONTRACT.md §1–§5 has them.
+//! Event and output shapes of the four functions, field for field as docs/interface.md has them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -120,7 +120,7 @@ pub struct PollEvent {
     /// How many polls this execution made before this one (the state machine counts them).
     #[serde(default)]
     pub polls: Option<u64>,
-    /// The history events one execution may write (the definition's setting, contract §7).
+    /// The history events one execution may write (the definition's setting; docs/interface.md, "Poll").
     #[serde(default)]
     pub history_budget: Option<u64>,
 }

@@ -1,5 +1,5 @@
 //! What a job's recent successful runs took: the `expectedDuration` of the start output, which
-//! lets poll look most often when this run will likely end (contract §2).
+//! lets poll look most often when this run will likely end (docs/interface.md, "Start output").
 
 use std::ops::ControlFlow;
 use std::time::Duration;

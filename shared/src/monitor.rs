@@ -1,5 +1,5 @@
-//! Console links: the Glue Studio page of a run (CONTRACT.md §2) and the CloudWatch Logs page of
-//! a log stream (§3), in the console domain of the region's partition.
+//! Console links: the Glue Studio page of a run (docs/interface.md, "Start output") and the CloudWatch Logs page of
+//! a log stream (docs/interface.md, "Poll"), in the console domain of the region's partition.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 

@@ -115,7 +115,7 @@ pub fn within_cause_limit(mut output: PollOutput) -> PollOutput {
 const CUT_MARK: &str = " [cut to fit Step Functions' cause limit]";
 
 /// Counts this poll in its execution, and hands a live run to a child execution before the
-/// execution's history would pass its budget (contract §7).
+/// execution's history would pass its budget (docs/interface.md, "The state machine").
 fn counted(mut output: PollOutput, request: &PollEvent) -> PollOutput {
     output.polls = request.polls.unwrap_or(0) + 1;
     output.continue_as_child = !output.terminal

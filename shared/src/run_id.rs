@@ -1,4 +1,4 @@
-//! The composite run id `{jobName}/{jobRunId}` (CONTRACT.md §2).
+//! The composite run id `{jobName}/{jobRunId}` (docs/interface.md, "Start output").
 
 use crate::error::PolysyncError;
 

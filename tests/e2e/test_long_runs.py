@@ -1,4 +1,4 @@
-"""Long runs (contract §2, §3, §7): start tells what the job's past runs took and the state
+"""Long runs (docs/interface.md: "Start output", "Poll", "The state machine"): start tells what the job's past runs took and the state
 machine hands it to every poll; a run that outlasts an execution's history budget is followed by
 child executions of the same state machine (startExecution.sync:2), never by a second run. The
 budget is the definition's own setting, lowered here so that runs of seconds need children."""

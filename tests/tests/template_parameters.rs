@@ -7,7 +7,7 @@ use polysync_glue::polling::model::by_age;
 use polysync_glue::polling::project_shape;
 use polysync_glue_integration::workspace_root;
 
-/// The contract's history budget (§7), below Step Functions' hard 25,000 events.
+/// The history budget (docs/interface.md, "The state machine"), below Step Functions' hard 25,000 events.
 const HISTORY_BUDGET: u64 = 20_000;
 /// A week: longer than Glue's longest timeout, as a streaming run may be.
 const WEEK_SECONDS: u64 = 7 * 86_400;

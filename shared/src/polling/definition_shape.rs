@@ -1,6 +1,6 @@
 //! The shape of the state machine definition, which the poll function uses at run time: what
 //! each part of an execution writes to its history, so poll hands a long run to a child
-//! execution before the history would pass its budget (docs/interface.md, "Long runs").
+//! execution before the history would pass its budget (docs/interface.md, "The state machine").
 //!
 //! This file is also compiled by the crate's build script, which reads the project's
 //! definition with it: a definition without a poll loop fails the build, not a poll.
@@ -44,7 +44,7 @@ pub struct DefinitionShape {
     pub at_end: Cost,
     pub hand_over: Cost,
     pub most_to_end: Cost,
-    /// The poll task's `historyBudget`: the events an execution may write (contract §7).
+    /// The poll task's `historyBudget`: the events an execution may write (docs/interface.md, "The state machine").
     pub history_budget: u64,
 }
 

@@ -112,7 +112,7 @@ fn early_wait(age: u64, opens: u64, bounds: PollBounds) -> u32 {
 }
 
 /// The wait before the next poll of a run of this age: around the end its job's history
-/// expects when there is enough of it (contract §3), else the age rule.
+/// expects when there is enough of it (docs/interface.md, "Poll"), else the age rule.
 pub fn next_wait(age_seconds: i64, bounds: PollBounds, expected: Option<&ExpectedDuration>) -> u32 {
     let window = expected.and_then(|expected| Window::of(expected, bounds));
     wait_within(window, u64::try_from(age_seconds).unwrap_or(0), bounds)
