@@ -30,10 +30,9 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "standins"))
+from harness import ACCOUNT, REGION
 
-from harness import ACCOUNT, REGION  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # Another build (another profile or flags, see BENCHMARKS.md) through POLYSYNC_BENCH_BUILD.
 RELEASE = Path(os.environ.get("POLYSYNC_BENCH_BUILD", ROOT / "target" / "release"))

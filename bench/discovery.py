@@ -21,12 +21,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "standins"))
-sys.path.insert(0, str(ROOT / "bench"))
+from cold_start import RELEASE, invoke, started, vm_hwm
+from harness import REGION, LocalProduct
 
-from cold_start import RELEASE, invoke, started, vm_hwm  # noqa: E402
-from harness import REGION, LocalProduct  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BASELINE_SCRIPT = r'''
 import json, resource, sys, time
@@ -76,7 +74,7 @@ def create_jobs(product: LocalProduct, count: int) -> None:
 def visual_nodes(index: int, kilobytes: int) -> dict:
     """A visual job's graph: ApplyMapping nodes of 100 column mappings each (about 12 KB a node),
     chained from one S3 source, until the graph is `kilobytes` of JSON."""
-    nodes = {"node-0": {"S3CsvSource": {"Name": "source", "Paths": [f"s3://lake/in/{index}/"],
+    nodes: dict[str, dict] = {"node-0": {"S3CsvSource": {"Name": "source", "Paths": [f"s3://lake/in/{index}/"],
                                         "Separator": "comma", "QuoteChar": "quote"}}}
     while len(json.dumps(nodes)) < kilobytes * 1000:
         number = len(nodes)
@@ -160,7 +158,7 @@ def main() -> None:
             ours.append(run_ours(product))
             baseline.append(run_baseline(product))
     def seconds_of(results):
-        return ", ".join("%.2f" % r["seconds"] for r in results)
+        return ", ".join(f"{r['seconds']:.2f}" for r in results)
 
     best_ours = min(ours, key=lambda r: r["seconds"])
     best_base = min(baseline, key=lambda r: r["seconds"])

@@ -23,12 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "standins"))
-sys.path.insert(0, str(ROOT / "bench"))
+from cold_start import RELEASE, SDK_BASELINE, fixture, invoke, measure, started, vm_hwm
+from harness import LocalProduct
 
-from cold_start import RELEASE, SDK_BASELINE, fixture, invoke, measure, started, vm_hwm  # noqa: E402
-from harness import LocalProduct  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def compare(binary: Path, env: dict, events: dict, rounds: int) -> tuple[dict, float]:
@@ -88,8 +86,8 @@ def main() -> None:
         report(start)
 
         print(f"poll ({rounds} each)")
-        failed_event = {"runId": f"bench-failed/{failed}", "maxRetries": 0}
-        bare_failed_event = {"runId": f"bench-failed/{failed}"}
+        failed_event: dict = {"runId": f"bench-failed/{failed}", "maxRetries": 0}
+        bare_failed_event: dict = {"runId": f"bench-failed/{failed}"}
         poll, _ = compare(RELEASE / "polysync-glue-poll", env, {
             "a SUCCEEDED run": events["polysync-glue-poll"],
             "a FAILED run (diagnosis read)": failed_event,

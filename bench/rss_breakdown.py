@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from cold_start import BASELINE, BINARIES, RELEASE, SDK_BASELINE, fixture, invoke, started
-from harness import LocalProduct  # on the path through cold_start
+from harness import LocalProduct
 
 KINDS = ["code", "read-only", "writable", "heap/anon", "stack", "shared libs"]
 

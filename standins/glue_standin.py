@@ -67,31 +67,30 @@ import io
 import json
 import os
 import random
-import sys
-import threading
-from collections import deque
-import time
-from datetime import datetime, timedelta, timezone
-from typing import Any
 import re
+import threading
+import time
 import urllib.error
 import urllib.request
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 from moto.core.config import default_user_config
 from moto.glue import models as glue_models
 from moto.glue import responses as glue_responses
 from moto.glue.exceptions import ConcurrentRunsExceededException, InvalidInputException
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service_sfn as sfn_service,
-)
-from moto.stepfunctions.parser.backend import execution_worker
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sfn as sfn_service,
+)
+from moto.stepfunctions.parser.backend import execution_worker
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -133,7 +132,7 @@ LAMBDA_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocat
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class RunScript:
@@ -330,7 +329,7 @@ def _check_sizing(job: Any, request: dict[str, Any]) -> None:
         raise InvalidInputException("StartJobRun", f"Worker Type {worker_type} is not supported for Job Command glueray")
     if command in {"glueetl", "gluestreaming"} and worker_type == "Z.2X":
         raise InvalidInputException("StartJobRun", f"Worker Type Z.2X is not supported for Job Command {command}")
-    if worker_type.startswith("G.") and workers < 2:
+    if worker_type.startswith("G.") and workers is not None and workers < 2:
         raise InvalidInputException(
             "StartJobRun", f"To use Worker Type {worker_type}, minimum allowed value of Number of Workers is 2"
         )
@@ -450,13 +449,14 @@ def _stop_error(job_name: str, run_id: str, code: str, message: str) -> dict[str
     return {"JobName": job_name, "JobRunId": run_id, "ErrorDetail": {"ErrorCode": code, "ErrorMessage": message}}
 
 
+# moto's classes are extended in place: mypy's objections to assigning methods are the point here.
 _original_run_as_dict = glue_models.FakeJobRun.as_dict
 _original_start_job_run = glue_models.FakeJob.start_job_run
-glue_models.FakeJobRun.status = property(_status, _set_status)
-glue_models.FakeJobRun.as_dict = _as_dict
-glue_models.FakeJob.start_job_run = _start_job_run
-glue_models.FakeJob.get_job_runs = _get_job_runs
-glue_responses.GlueResponse.batch_stop_job_run = _batch_stop_job_run
+glue_models.FakeJobRun.status = property(_status, _set_status)  # type: ignore[method-assign,assignment]
+glue_models.FakeJobRun.as_dict = _as_dict  # type: ignore[method-assign,assignment]
+glue_models.FakeJob.start_job_run = _start_job_run  # type: ignore[method-assign,assignment]
+glue_models.FakeJob.get_job_runs = _get_job_runs  # type: ignore[method-assign,assignment]
+glue_responses.GlueResponse.batch_stop_job_run = _batch_stop_job_run  # type: ignore[attr-defined]
 
 
 # --- Step Functions: child executions (startExecution.sync:2) ----------------------------------
@@ -526,7 +526,8 @@ def _lambda_failure(self: Any, env: Any, ex: Exception) -> Any:
         env=env,
         error_name=CustomErrorName(error),
         event_type=HistoryEventType.LambdaFunctionFailed,
-        event_details=EventDetails(
+        # moto's EventDetails is a total TypedDict of every kind of detail; an event has one.
+        event_details=EventDetails(  # type: ignore[typeddict-item]
             lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(error=error, cause=cause)
         ),
     )
@@ -538,12 +539,12 @@ def _execution_data(**fields: Any) -> dict[str, Any]:
 
 
 _original_lambda_failure = state_task_lambda.StateTaskLambda._from_error
-state_task_lambda.StateTaskLambda._from_error = _lambda_failure
-execution_worker.ExecutionData = _execution_data
+state_task_lambda.StateTaskLambda._from_error = _lambda_failure  # type: ignore[method-assign]
+execution_worker.ExecutionData = _execution_data  # type: ignore[misc,assignment]
 
 _original_sfn_parameters = sfn_service.StateTaskServiceSfn._normalise_parameters
-sfn_service.StateTaskServiceSfn._normalise_parameters = _sfn_parameters
-sfn_service.StateTaskServiceSfn._normalise_response = _sfn_response
+sfn_service.StateTaskServiceSfn._normalise_parameters = _sfn_parameters  # type: ignore[method-assign]
+sfn_service.StateTaskServiceSfn._normalise_response = _sfn_response  # type: ignore[method-assign]
 
 
 # --- Faults, the request record and the control endpoints ---------------------------------------

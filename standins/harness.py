@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,61 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listening_sockets(port: int) -> set[str]:
+    """The socket inodes listening on 127.0.0.1:`port` (Linux's /proc/net/tcp: local address
+    in hex, state 0A is LISTEN, the inode is the tenth field)."""
+    inodes = set()
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            address, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and address == f"0100007F:{port:04X}":
+                inodes.add(inode)
+    return inodes
+
+
+def process_tree(root: int) -> set[int]:
+    """`root` and every process descended from it."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The field after the parenthesised name is the state, then the parent's pid.
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return tree
+
+
+def listens(root: int, port: int) -> bool:
+    """Whether `root` or a process under it holds the socket listening on `port`: something
+    else accepting there (a process that took the port meanwhile) is not ready, it is wrong."""
+    inodes = {f"socket:[{inode}]" for inode in listening_sockets(port)}
+    if not inodes:
+        return False
+    for pid in process_tree(root):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def _die_with_parent() -> None:
@@ -114,10 +170,12 @@ class LocalProduct:
             "standin.log", stdout=subprocess.PIPE, text=True,
         )
         # The stand-in binds port 0 itself and prints the one it got.
-        with process.stdout, selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
+        stdout = process.stdout
+        assert stdout is not None, "spawned with stdout=PIPE"
+        with stdout, selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
             ready = selector.select(timeout=READY_TIMEOUT)
-            line = process.stdout.readline().strip() if ready else ""
+            line = stdout.readline().strip() if ready else ""
         if not line.startswith("POLYSYNC_STANDIN_URL="):
             raise RuntimeError(f"the stand-in did not start (see {self.logs / 'standin.log'}): {line!r}")
         return line.split("=", 1)[1]
@@ -145,11 +203,11 @@ class LocalProduct:
             )
             deadline = time.monotonic() + READY_TIMEOUT
             while process.poll() is None and time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    return f"http://127.0.0.1:{port}"
-                except OSError:
-                    time.sleep(0.2)
+                if listening_sockets(port):
+                    if listens(process.pid, port):
+                        return f"http://127.0.0.1:{port}"
+                    break  # another process took the port: try another
+                time.sleep(0.2)
             self._stop(process)
             # It exited (most likely: the port was taken meanwhile) or never listened: again.
         raise RuntimeError(f"cargo lambda watch did not start; see {self.logs / 'functions.log'}")
@@ -181,7 +239,7 @@ class LocalProduct:
         if not (keep_logs or os.environ.get("POLYSYNC_KEEP_LOGS")):
             shutil.rmtree(self.logs, ignore_errors=True)
 
-    def __enter__(self) -> "LocalProduct":
+    def __enter__(self) -> LocalProduct:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -198,7 +256,7 @@ class LocalProduct:
             return json.loads(answer.read())
 
     def script(self, job_name: str, script: dict[str, Any]) -> None:
-        self._post(f"/polysync-standin/jobs/{urllib.request.quote(job_name, safe='')}/script", script)
+        self._post(f"/polysync-standin/jobs/{urllib.parse.quote(job_name, safe='')}/script", script)
 
     def fault(self, **fault: Any) -> None:
         self._post("/polysync-standin/faults", fault)

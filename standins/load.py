@@ -14,15 +14,11 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 from harness import LocalProduct
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-
-from replay_cancel_failures import replay  # noqa: E402
+from replay_cancel_failures import replay
 
 # Every fifth job ends FAILED, so both ends of the Choice are exercised under load.
 FAILING_EVERY = 5

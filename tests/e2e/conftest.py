@@ -1,11 +1,7 @@
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "standins"))
-
-from harness import LocalProduct  # noqa: E402
+from harness import LocalProduct
 
 
 @pytest.fixture(scope="session")

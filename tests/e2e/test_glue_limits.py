@@ -2,18 +2,13 @@
 StartJobRun request rate, and job run queuing, enforced by the stand-in as Glue documents them
 (standins/glue_standin.py, `_capacity_refusal`, `_queues`, `_throttled`)."""
 
-import sys
 import time
-from pathlib import Path
 
 import botocore.exceptions
 import pytest
-
 from test_state_machine import lambda_failures, unique
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "standins"))
-
-from harness import LocalProduct  # noqa: E402
+from harness import LocalProduct
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +16,13 @@ def account():
     # Its own stand-in: the limits count every live run of the account, and other tests leave
     # theirs.
     with LocalProduct({"POLYSYNC_POLL_MIN_SECONDS": "1", "POLYSYNC_POLL_MAX_SECONDS": "2"}) as local:
-        local.quick = local.create_state_machine("glue-job-quick", quick_faults=True)
         yield local
+
+
+@pytest.fixture(scope="module")
+def quick(account):
+    """A state machine of the account whose fault rounds are seconds long."""
+    return account.create_state_machine("glue-job-quick", quick_faults=True)
 
 
 @pytest.fixture
@@ -45,12 +45,12 @@ def _until(condition, seconds=30):
         time.sleep(0.2)
 
 
-def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account, limits):
+def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account, limits, quick):
     limits(maxConcurrentRuns=1)
     first, second = _job(account, "e2e-quota-a", 4), _job(account, "e2e-quota-b", 0.5)
-    first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}}, account.quick)
+    first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}}, quick)
     _until(lambda: account.runs(first))
-    second_arn = account.start_execution(unique("exec"), {"job": {"externalId": second}}, account.quick)
+    second_arn = account.start_execution(unique("exec"), {"job": {"externalId": second}}, quick)
     assert account.wait(first_arn, timeout=120)["status"] == "SUCCEEDED"
     assert account.wait(second_arn, timeout=120)["status"] == "SUCCEEDED"
     errors = {f["error"] for f in lambda_failures(account.history(second_arn))}
@@ -89,10 +89,10 @@ def test_only_a_job_without_retries_queues(account, limits):
     assert account.glue.get_job_run(JobName=plain, RunId=run_id)["JobRun"]["JobRunState"] == "WAITING"
 
 
-def test_starts_over_the_request_rate_are_retried_without_a_second_run(account, limits):
+def test_starts_over_the_request_rate_are_retried_without_a_second_run(account, limits, quick):
     limits(startJobRunPerSecond=1)
     jobs = [_job(account, "e2e-rate", 0.5) for _ in range(4)]
-    arns = [account.start_execution(unique("exec"), {"job": {"externalId": job}}, account.quick) for job in jobs]
+    arns = [account.start_execution(unique("exec"), {"job": {"externalId": job}}, quick) for job in jobs]
     assert [account.wait(arn, timeout=120)["status"] for arn in arns] == ["SUCCEEDED"] * 4
     throttled = [f for arn in arns for f in lambda_failures(account.history(arn))]
     assert throttled and {f["error"] for f in throttled} == {"Glue.ThrottlingException"}

@@ -5,7 +5,6 @@ _check_sizing): the defaults reach only the jobs whose kind takes them."""
 import json
 
 import pytest
-
 from test_state_machine import states_entered, unique
 
 KINDS = [

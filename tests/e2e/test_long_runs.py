@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_state_machine import lambda_outputs, states_entered, unique
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,17 +2,12 @@
 aborted and timed-out executions."""
 
 import json
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
 from test_state_machine import states_entered, unique
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-from replay_cancel_failures import replay  # noqa: E402
+from replay_cancel_failures import replay
 
 
 def test_a_start_whose_reply_was_lost_is_retried_into_the_same_run(product):
