@@ -328,6 +328,53 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Whether the socket listening on 127.0.0.1:`port` is held by a process of `group` (the
+/// process group a [`Guarded`] child leads); none while nothing listens there. Read from
+/// Linux's /proc/net/tcp (local address in hex, state 0A is LISTEN, the tenth field the
+/// socket's inode) and each process's open files: something else that accepts on the port is
+/// not our server.
+fn group_listens(group: u32, port: u16) -> Option<bool> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let address = format!("0100007F:{port:04X}");
+    let sockets: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(1) == Some(&address.as_str()) && fields.get(3) == Some(&"0A"))
+                .then(|| format!("socket:[{}]", fields.get(9).unwrap_or(&"")))
+        })
+        .collect();
+    if sockets.is_empty() {
+        return None;
+    }
+    let in_group = |pid: &str| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // After the parenthesised name: state, parent, process group.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after_name.split_whitespace().nth(2) == Some(group.to_string().as_str())
+    };
+    let holds = |pid: &str| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| {
+                sockets
+                    .iter()
+                    .any(|socket| target.as_os_str() == socket.as_str())
+            })
+    };
+    let ours = std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        .any(|pid| in_group(&pid) && holds(&pid));
+    Some(ours)
+}
+
 /// `cargo lambda watch`: the Lambda Runtime API and Invoke API in front of the real binaries.
 pub struct LambdaWatch {
     pub url: String,
@@ -380,13 +427,17 @@ impl LambdaWatch {
             .expect("cargo lambda watch starts");
             let deadline = Instant::now() + READY_TIMEOUT;
             while matches!(process.0.try_wait(), Ok(None)) && Instant::now() < deadline {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Self {
-                        url: format!("http://127.0.0.1:{port}"),
-                        _process: process,
-                    };
+                match group_listens(process.0.id(), port) {
+                    Some(true) => {
+                        return Self {
+                            url: format!("http://127.0.0.1:{port}"),
+                            _process: process,
+                        }
+                    }
+                    // Another process took the port meanwhile: try another.
+                    Some(false) => break,
+                    None => std::thread::sleep(Duration::from_millis(100)),
                 }
-                std::thread::sleep(Duration::from_millis(100));
             }
             // It exited (most likely: another process took the port meanwhile): again.
         }

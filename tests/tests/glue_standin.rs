@@ -473,50 +473,67 @@ async fn discovery_of_260_jobs_yields_every_job_once_across_pages() {
 }
 
 /// What Glue refuses on StartJobRun, the stand-in refuses too, with Glue's code and message:
-/// the raw SDK, without our checks, meets each rule.
+/// the raw SDK, without our checks, meets each rule. Each case says where its wording comes
+/// from: Glue's answer where it is on record, else the stand-in's own, in the same form (and
+/// then the test shows the rule, not Glue's words).
 #[tokio::test]
 async fn the_stand_in_refuses_what_glue_refuses_for_the_job_s_kind() {
+    const OURS: &str = "not on record: the stand-in's wording, in the form of Glue's others";
     let standin = StandIn::shared();
     let glue = standin.glue();
-    let cases: [(Definition, Option<WorkerType>, Option<i32>, &str); 6] = [
+    // (definition, worker type, workers, Glue's message, where the wording comes from)
+    type Case = (
+        Definition,
+        Option<WorkerType>,
+        Option<i32>,
+        &'static str,
+        &'static str,
+    );
+    let cases: [Case; 6] = [
         (
             Definition::python_shell(),
             Some(WorkerType::G1X),
             Some(2),
             "Worker Type is not supported for Job Command pythonshell",
+            "Glue's answer, quoted in cloudposse/terraform-aws-glue#42",
         ),
         (
             Definition::default(),
             Some(WorkerType::G2X),
             None,
             "must be specified together",
+            OURS,
         ),
         (
             Definition::default(),
             None,
             Some(4),
             "must be specified together",
+            OURS,
         ),
         (
             Definition::ray(),
             Some(WorkerType::G2X),
             Some(4),
             "Worker Type G.2X is not supported for Job Command glueray",
+            OURS,
         ),
         (
             Definition::streaming(),
             Some(WorkerType::Z2X),
             Some(4),
             "Worker Type Z.2X is not supported for Job Command gluestreaming",
+            "Glue's answer for a Spark job, quoted in issue 10",
         ),
         (
             Definition::default(),
             Some(WorkerType::G1X),
             Some(1),
             "To use Worker Type G.1X, minimum allowed value of Number of Workers is 2",
+            "Glue's answer, quoted in issue 10",
         ),
     ];
-    for (definition, worker_type, workers, message) in cases {
+    for (definition, worker_type, workers, message, wording) in cases {
         let name = unique("glue-refuses");
         let command = definition.command;
         standin.create_job(&name, definition).await;
@@ -539,7 +556,7 @@ async fn the_stand_in_refuses_what_glue_refuses_for_the_job_s_kind() {
                 .message()
                 .unwrap_or_default()
                 .contains(message),
-            "{command}: {service:?}"
+            "{command} ({wording}): {service:?}"
         );
     }
 }
