@@ -20,6 +20,19 @@ pub fn project_shape() -> &'static DefinitionShape {
     &PROJECT_SHAPE
 }
 
+/// The bounds the polling tests reason with: the template's defaults.
+#[cfg(test)]
+pub(crate) mod test_bounds {
+    use crate::config::PollBounds;
+
+    pub const BOUNDS: PollBounds = PollBounds {
+        min_seconds: 15,
+        max_seconds: 600,
+    };
+    pub const HOUR: u64 = 3600;
+    pub const DAY: u64 = 86_400;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,12 +209,7 @@ impl SteadyJob {
 mod tests {
     use super::*;
 
-    const BOUNDS: PollBounds = PollBounds {
-        min_seconds: 15,
-        max_seconds: 600,
-    };
-    const HOUR: u64 = 3600;
-    const DAY: u64 = 86_400;
+    use crate::polling::test_bounds::{BOUNDS, DAY, HOUR};
     #[test]
     fn a_finish_is_seen_within_max_15_s_and_a_tenth_of_the_age() {
         assert_eq!(first_late_detection(8 * DAY, BOUNDS), None);

@@ -145,11 +145,7 @@ impl PollTiming<'_> {
 mod tests {
     use super::*;
 
-    const BOUNDS: PollBounds = PollBounds {
-        min_seconds: 15,
-        max_seconds: 600,
-    };
-    const HOUR: u64 = 3600;
+    use crate::polling::test_bounds::{BOUNDS, HOUR};
     #[test]
     fn young_runs_are_polled_at_the_minimum() {
         assert_eq!(wait_by_age(0, BOUNDS), 15);

@@ -10,8 +10,9 @@ use aws_sdk_glue::types::{
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
+use polysync_glue::event::CancelOutput;
 use polysync_glue::status::RunStatus;
-use polysync_glue::{cancel, PolysyncError};
+use polysync_glue::{cancel, PolysyncError, Services};
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -26,6 +27,20 @@ fn get_run_sequence(states: &'static [JobRunState]) -> Rule {
         });
     }
     sequence.build()
+}
+
+/// Cancel of an ABORTED execution whose job lists `runs`, of which jr_1 is running and the only
+/// one a stop is answered for: the answer, the stop's rule (to count) and the services.
+async fn cancel_aborted_execution_of_jr_1(runs: &Rule) -> (CancelOutput, Rule, Services) {
+    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
+    let stop = mock!(Client::batch_stop_job_run)
+        .match_requests(|input| input.job_run_ids() == ["jr_1"])
+        .then_output(|| BatchStopJobRunOutput::builder().build());
+    let env = env_of_ended_execution(&[runs, &get, &stop]);
+    let output = cancel::handle(&env, event(execution_event("ABORTED")))
+        .await
+        .unwrap();
+    (output, stop, env)
 }
 
 fn stop_refused(code: &'static str) -> Rule {
@@ -180,14 +195,7 @@ async fn an_aborted_execution_finds_its_run_by_tag_and_stops_it() {
                 .job_runs(tagged_run("jr_1", EXECUTION_ARN, JobRunState::Running))
                 .build()
         });
-    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
-    let stop = mock!(Client::batch_stop_job_run)
-        .match_requests(|input| input.job_run_ids() == ["jr_1"])
-        .then_output(|| BatchStopJobRunOutput::builder().build());
-    let env = env_of_ended_execution(&[&runs, &get, &stop]);
-    let output = cancel::handle(&env, event(execution_event("ABORTED")))
-        .await
-        .unwrap();
+    let (output, stop, env) = cancel_aborted_execution_of_jr_1(&runs).await;
     assert!(output.stop_requested);
     assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
     assert_eq!(stop.num_calls(), 1);
@@ -389,14 +397,7 @@ async fn cancel_stops_only_the_run_of_its_own_execution_arn() {
             .job_runs(tagged_run("jr_1", EXECUTION_ARN, JobRunState::Running))
             .build()
     });
-    let get = get_run_sequence(&[JobRunState::Running, JobRunState::Stopping]);
-    let stop = mock!(Client::batch_stop_job_run)
-        .match_requests(|input| input.job_run_ids() == ["jr_1"])
-        .then_output(|| BatchStopJobRunOutput::builder().build());
-    let env = env_of_ended_execution(&[&runs, &get, &stop]);
-    let output = cancel::handle(&env, event(execution_event("ABORTED")))
-        .await
-        .unwrap();
+    let (output, stop, _) = cancel_aborted_execution_of_jr_1(&runs).await;
     assert_eq!(output.run_id.as_deref(), Some("nightly-sales/jr_1"));
     assert_eq!(stop.num_calls(), 1);
 }
