@@ -2,7 +2,8 @@
 
 use crate::compute::sizing::check_platform_workers;
 use crate::compute::{
-    parse_whole, ComputeValue, GlueVersion, GlueWorkerType, TimeoutMinutes, WorkerCount,
+    parse_whole, ComputeValue, GlueVersion, GlueWorkerType, JobRunQueuing, NotifyDelayMinutes,
+    RunExecutionClass, SecurityConfiguration, TimeoutMinutes, WorkerCount,
 };
 
 pub const WORKER_TYPE_VAR: &str = "POLYSYNC_GLUE_WORKER_TYPE";
@@ -14,6 +15,10 @@ pub const POLL_MAX_SECONDS_VAR: &str = "POLYSYNC_POLL_MAX_SECONDS";
 pub const ALLOW_CODE_ARGUMENTS_VAR: &str = "POLYSYNC_GLUE_ALLOW_CODE_ARGUMENTS";
 pub const EXECUTION_TAG_VAR: &str = "POLYSYNC_GLUE_EXECUTION_TAG";
 pub const JOB_NAME_PREFIX_VAR: &str = "POLYSYNC_GLUE_JOB_NAME_PREFIX";
+pub const EXECUTION_CLASS_VAR: &str = "POLYSYNC_GLUE_EXECUTION_CLASS";
+pub const JOB_RUN_QUEUING_VAR: &str = "POLYSYNC_GLUE_JOB_RUN_QUEUING";
+pub const NOTIFY_DELAY_AFTER_MINUTES_VAR: &str = "POLYSYNC_GLUE_NOTIFY_DELAY_AFTER_MINUTES";
+pub const SECURITY_CONFIGURATION_VAR: &str = "POLYSYNC_GLUE_SECURITY_CONFIGURATION";
 
 /// Polling bounds when the environment leaves them out.
 pub const DEFAULT_POLL_MIN_SECONDS: u32 = 15;
@@ -36,6 +41,10 @@ pub struct PlatformDefaults {
     pub number_of_workers: Option<WorkerCount>,
     pub glue_version: Option<GlueVersion>,
     pub timeout_minutes: Option<TimeoutMinutes>,
+    pub execution_class: Option<RunExecutionClass>,
+    pub job_run_queuing: Option<JobRunQueuing>,
+    pub notify_delay_minutes: Option<NotifyDelayMinutes>,
+    pub security_configuration: Option<SecurityConfiguration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +140,14 @@ impl Config {
         }
         let glue_version = value(GLUE_VERSION_VAR, get(GLUE_VERSION_VAR))?;
         let timeout_minutes = value(TIMEOUT_MINUTES_VAR, get(TIMEOUT_MINUTES_VAR))?;
+        let execution_class = value(EXECUTION_CLASS_VAR, get(EXECUTION_CLASS_VAR))?;
+        let job_run_queuing = value(JOB_RUN_QUEUING_VAR, get(JOB_RUN_QUEUING_VAR))?;
+        let notify_delay_minutes = value(
+            NOTIFY_DELAY_AFTER_MINUTES_VAR,
+            get(NOTIFY_DELAY_AFTER_MINUTES_VAR),
+        )?;
+        let security_configuration =
+            value(SECURITY_CONFIGURATION_VAR, get(SECURITY_CONFIGURATION_VAR))?;
 
         let seconds = |text: &str| -> Result<u32, String> {
             let n = parse_whole(text, false)? as u32;
@@ -177,6 +194,10 @@ impl Config {
                 number_of_workers,
                 glue_version,
                 timeout_minutes,
+                execution_class,
+                job_run_queuing,
+                notify_delay_minutes,
+                security_configuration,
             },
             poll: PollBounds {
                 min_seconds,
@@ -229,6 +250,7 @@ mod tests {
                     number_of_workers: Some(WorkerCount::from_text("10").unwrap()),
                     glue_version: Some(GlueVersion::from_text("4.0").unwrap()),
                     timeout_minutes: Some(TimeoutMinutes::from_text("120").unwrap()),
+                    ..PlatformDefaults::default()
                 },
                 poll: PollBounds {
                     min_seconds: 5,
@@ -328,6 +350,10 @@ mod tests {
             ALLOW_CODE_ARGUMENTS_VAR,
             EXECUTION_TAG_VAR,
             JOB_NAME_PREFIX_VAR,
+            EXECUTION_CLASS_VAR,
+            JOB_RUN_QUEUING_VAR,
+            NOTIFY_DELAY_AFTER_MINUTES_VAR,
+            SECURITY_CONFIGURATION_VAR,
         ] {
             assert!(page.contains(&format!("`{name}`")), "{name}");
         }

@@ -80,6 +80,13 @@ pub fn import_job(job: &Job) -> DiscoveredJob {
             glue_version: job.glue_version().map(str::to_owned),
             glue_timeout_minutes: job.timeout(),
             glue_max_retries: Some(job.max_retries()),
+            glue_execution_class: job.execution_class().map(|c| c.as_str().to_owned()),
+            glue_max_capacity: job.max_capacity(),
+            glue_job_run_queuing: job.job_run_queuing_enabled(),
+            glue_notify_delay_after_minutes: job
+                .notification_property()
+                .and_then(|n| n.notify_delay_after()),
+            glue_security_configuration: job.security_configuration().map(str::to_owned),
         },
         parameters,
         warnings: Vec::new(),
@@ -346,8 +353,38 @@ mod tests {
         let imported = import_job(&Job::builder().name("shell").max_capacity(0.0625).build());
         assert_eq!(
             serde_json::to_value(&imported.attributes).unwrap(),
-            serde_json::json!({"glueMaxRetries": 0})
+            serde_json::json!({"glueMaxRetries": 0, "glueMaxCapacity": 0.0625})
         );
+    }
+
+    #[test]
+    fn the_definition_s_run_options_become_the_attributes_start_takes() {
+        let job = Job::builder()
+            .name("flex-nightly")
+            .execution_class(aws_sdk_glue::types::ExecutionClass::Flex)
+            .job_run_queuing_enabled(true)
+            .notification_property(
+                aws_sdk_glue::types::NotificationProperty::builder()
+                    .notify_delay_after(90)
+                    .build(),
+            )
+            .security_configuration("lake-kms")
+            .build();
+        let attributes = serde_json::to_value(&import_job(&job).attributes).unwrap();
+        assert_eq!(
+            attributes,
+            serde_json::json!({"glueMaxRetries": 0, "glueExecutionClass": "FLEX",
+                               "glueJobRunQueuing": true, "glueNotifyDelayAfterMinutes": 90,
+                               "glueSecurityConfiguration": "lake-kms"})
+        );
+        // What discover gives, start takes back as it is.
+        let event =
+            serde_json::json!({"job": {"externalId": "flex-nightly", "attributes": attributes}});
+        let attributes: crate::event::JobAttributes =
+            serde_json::from_value(event["job"]["attributes"].clone()).unwrap();
+        let compute = crate::compute::JobCompute::from_attributes(&attributes).unwrap();
+        assert!(compute.execution_class.unwrap().is_flex());
+        assert_eq!(compute.notify_delay_minutes.map(|n| n.get()), Some(90));
     }
 
     #[test]

@@ -51,6 +51,16 @@ pub struct JobAttributes {
     pub glue_timeout_minutes: Option<Value>,
     #[serde(default)]
     pub glue_max_retries: Option<Value>,
+    #[serde(default)]
+    pub glue_execution_class: Option<String>,
+    #[serde(default)]
+    pub glue_max_capacity: Option<Value>,
+    #[serde(default)]
+    pub glue_job_run_queuing: Option<Value>,
+    #[serde(default)]
+    pub glue_notify_delay_after_minutes: Option<Value>,
+    #[serde(default)]
+    pub glue_security_configuration: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,17 +87,28 @@ pub struct Sourced<T> {
     pub source: Source,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComputeReport {
     pub worker_type: Sourced<String>,
     pub number_of_workers: Sourced<i32>,
     pub timeout_minutes: Sourced<i32>,
     pub glue_version: Sourced<String>,
+    /// The run options, each when sent or set by the definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_class: Option<Sourced<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_capacity: Option<Sourced<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_run_queuing: Option<Sourced<bool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_delay_after_minutes: Option<Sourced<i32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_configuration: Option<Sourced<String>>,
 }
 
 /// The start function's output, kept by the state machine at `$.run`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartOutput {
     pub run_id: String,
@@ -139,6 +160,9 @@ pub struct PollOutput {
     pub execution_time_seconds: i32,
     pub monitor_url: String,
     pub next_poll_seconds: u32,
+    /// Glue's `StateDetail`: why a run is WAITING (a quota, MaxConcurrentRuns, Flex capacity),
+    /// cut to [`crate::poll::STATE_DETAIL_CHARS`] characters.
+    pub state_detail: Option<String>,
     /// A failed run's error log (its last lines, redacted) and where to read the rest.
     pub diagnosis: Option<Diagnosis>,
     /// The capacity the run used, once it ended, when Glue or its size tells it.
@@ -167,14 +191,14 @@ pub struct DiscoverEvent {
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoverOutput {
     pub jobs: Vec<DiscoveredJob>,
     pub next_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveredJob {
     pub external_id: String,
@@ -186,7 +210,7 @@ pub struct DiscoveredJob {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveredAttributes {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,6 +223,16 @@ pub struct DiscoveredAttributes {
     pub glue_timeout_minutes: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub glue_max_retries: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_execution_class: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_max_capacity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_job_run_queuing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_notify_delay_after_minutes: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glue_security_configuration: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

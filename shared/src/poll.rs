@@ -17,6 +17,9 @@ use crate::run_id::RunId;
 use crate::status::{is_retried_by_glue, is_terminal, RunStatus};
 use crate::usage::dpu_seconds;
 
+/// The most of Glue's `StateDetail` a poll output carries.
+pub const STATE_DETAIL_CHARS: usize = 1_000;
+
 /// Appended to a TIMEOUT run's message: the usual way out.
 pub const TIMEOUT_HINT: &str =
     "Polysync: the run hit its time limit; raise Glue Timeout (Minutes) (glueTimeoutMinutes) or revisit the worker type";
@@ -236,6 +239,9 @@ pub fn poll_output(
         execution_time_seconds: run.execution_time(),
         monitor_url: monitor_url(region, &run_id.job_name, &run_id.job_run_id),
         next_poll_seconds: timing.next_wait(age),
+        state_detail: run
+            .state_detail()
+            .map(|detail| detail.chars().take(STATE_DETAIL_CHARS).collect()),
         diagnosis: None,
         dpu_seconds: used.map(|(seconds, _)| seconds),
         dpu_seconds_source: used.map(|(_, source)| source),

@@ -219,6 +219,11 @@ pub async fn handle(
         .set_worker_type(worker_type)
         .set_number_of_workers(workers)
         .set_timeout(plan.compute.timeout())
+        .set_execution_class(plan.compute.execution_class().cloned())
+        .set_max_capacity(plan.compute.max_capacity())
+        .set_job_run_queuing_enabled(plan.compute.job_run_queuing())
+        .set_notification_property(plan.compute.notification_property())
+        .set_security_configuration(plan.compute.security_configuration().map(str::to_owned))
         .customize()
         // StartJobRun has no idempotency token: an SDK retry after a lost reply would start a
         // second run. The state machine retries instead, and a retried start looks for its run.

@@ -1,7 +1,8 @@
 //! template.yaml's parameters against what the functions and Step Functions accept: read from
 //! the file, so the template and the code cannot drift apart.
 
-use aws_sdk_glue::types::WorkerType;
+use aws_sdk_glue::types::{ExecutionClass, WorkerType};
+use polysync_glue::config::Config;
 use polysync_glue::config::PollBounds;
 use polysync_glue::polling::model::by_age;
 use polysync_glue::polling::project_shape;
@@ -37,6 +38,31 @@ fn the_platform_worker_type_offers_every_worker_type_the_sdk_knows() {
     let mut expected = vec![String::new()];
     expected.extend(WorkerType::values().iter().map(|v| v.to_string()));
     assert_eq!(listed, expected);
+}
+
+#[test]
+fn the_run_option_defaults_offer_what_the_functions_take() {
+    let listed: Vec<String> =
+        serde_json::from_str(&parameter_field("PlatformExecutionClass", "AllowedValues")).unwrap();
+    let mut expected = vec![String::new()];
+    expected.extend(ExecutionClass::values().iter().map(|v| v.to_string()));
+    assert_eq!(listed, expected);
+    let queuing: Vec<String> =
+        serde_json::from_str(&parameter_field("PlatformJobRunQueuing", "AllowedValues")).unwrap();
+    // Each value the template allows starts a function (an empty one is unset).
+    for (variable, values) in [
+        ("POLYSYNC_GLUE_EXECUTION_CLASS", listed),
+        ("POLYSYNC_GLUE_JOB_RUN_QUEUING", queuing),
+    ] {
+        for value in values {
+            Config::from_vars(&[(variable, value.as_str())])
+                .unwrap_or_else(|e| panic!("{variable}={value}: {e}"));
+        }
+    }
+    assert_eq!(
+        parameter_field("PlatformSecurityConfiguration", "MaxLength"),
+        "255"
+    );
 }
 
 #[test]

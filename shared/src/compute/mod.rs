@@ -7,8 +7,9 @@ mod values;
 
 pub use sizing::{JobKind, MIN_G_WORKERS};
 pub use values::{
-    parse_whole, ComputeValue, GlueVersion, GlueWorkerType, MaxRetries, TimeoutMinutes,
-    WorkerCount, MAX_TIMEOUT_MINUTES,
+    parse_whole, ComputeValue, GlueVersion, GlueWorkerType, JobRunQueuing, MaxCapacity, MaxRetries,
+    NotifyDelayMinutes, RunExecutionClass, SecurityConfiguration, TimeoutMinutes, WorkerCount,
+    MAX_TIMEOUT_MINUTES,
 };
 
 use aws_sdk_glue::types::{Job, WorkerType};
@@ -17,9 +18,13 @@ use serde_json::Value;
 use crate::config::PlatformDefaults;
 use crate::error::PolysyncError;
 use crate::event::{ComputeReport, JobAttributes, Source, Sourced};
+use sizing::{check_flex, check_max_capacity, check_queuing};
 
 pub const WORKER_TYPE_ATTRIBUTE: &str = "glueWorkerType";
 pub const NUMBER_OF_WORKERS_ATTRIBUTE: &str = "glueNumberOfWorkers";
+pub const EXECUTION_CLASS_ATTRIBUTE: &str = "glueExecutionClass";
+pub const MAX_CAPACITY_ATTRIBUTE: &str = "glueMaxCapacity";
+pub const JOB_RUN_QUEUING_ATTRIBUTE: &str = "glueJobRunQueuing";
 
 fn invalid_attribute(name: &str, rule: impl Into<String>) -> PolysyncError {
     PolysyncError::invalid(format!("job.attributes.{name}"), rule)
@@ -50,6 +55,11 @@ pub struct JobCompute {
     pub timeout_minutes: Option<TimeoutMinutes>,
     /// Informational: never sent, compared with the definition's MaxRetries.
     pub max_retries: Option<MaxRetries>,
+    pub execution_class: Option<RunExecutionClass>,
+    pub max_capacity: Option<MaxCapacity>,
+    pub job_run_queuing: Option<JobRunQueuing>,
+    pub notify_delay_minutes: Option<NotifyDelayMinutes>,
+    pub security_configuration: Option<SecurityConfiguration>,
 }
 
 impl JobCompute {
@@ -71,6 +81,23 @@ impl JobCompute {
             max_retries: attribute("glueMaxRetries", &attributes.glue_max_retries)?,
             glue_version: attribute("glueVersion", &text(&attributes.glue_version))?,
             timeout_minutes: attribute("glueTimeoutMinutes", &attributes.glue_timeout_minutes)?,
+            execution_class: attribute(
+                EXECUTION_CLASS_ATTRIBUTE,
+                &text(&attributes.glue_execution_class),
+            )?,
+            max_capacity: attribute(MAX_CAPACITY_ATTRIBUTE, &attributes.glue_max_capacity)?,
+            job_run_queuing: attribute(
+                JOB_RUN_QUEUING_ATTRIBUTE,
+                &attributes.glue_job_run_queuing,
+            )?,
+            notify_delay_minutes: attribute(
+                "glueNotifyDelayAfterMinutes",
+                &attributes.glue_notify_delay_after_minutes,
+            )?,
+            security_configuration: attribute(
+                "glueSecurityConfiguration",
+                &text(&attributes.glue_security_configuration),
+            )?,
         })
     }
 }
@@ -123,6 +150,11 @@ impl<T: Clone> Resolved<T> {
         }
     }
 
+    /// The report of a field shown only when it is sent or the definition sets it.
+    fn report_known<U>(&self, show: impl Fn(&T) -> U) -> Option<Sourced<U>> {
+        self.value().is_some().then(|| self.report(show))
+    }
+
     /// A field left to the definition shows the definition's value.
     fn read_from(&mut self, definition_value: Option<T>) {
         if let Self::Definition(value) = self {
@@ -138,6 +170,12 @@ pub struct Compute {
     pub number_of_workers: Resolved<WorkerCount>,
     pub timeout_minutes: Resolved<TimeoutMinutes>,
     pub glue_version: Resolved<GlueVersion>,
+    pub execution_class: Resolved<RunExecutionClass>,
+    /// Only a job sets it: the contract has no platform default of MaxCapacity.
+    pub max_capacity: Resolved<MaxCapacity>,
+    pub job_run_queuing: Resolved<JobRunQueuing>,
+    pub notify_delay_minutes: Resolved<NotifyDelayMinutes>,
+    pub security_configuration: Resolved<SecurityConfiguration>,
     /// The job's `glueMaxRetries`, which Glue does not take from a run.
     pub max_retries: Option<MaxRetries>,
     pub warnings: Vec<String>,
@@ -151,24 +189,44 @@ impl Compute {
             number_of_workers: Resolved::pick(&job.number_of_workers, &platform.number_of_workers),
             timeout_minutes: Resolved::pick(&job.timeout_minutes, &platform.timeout_minutes),
             glue_version: Resolved::pick(&job.glue_version, &platform.glue_version),
+            execution_class: Resolved::pick(&job.execution_class, &platform.execution_class),
+            max_capacity: Resolved::pick(&job.max_capacity, &None),
+            job_run_queuing: Resolved::pick(&job.job_run_queuing, &platform.job_run_queuing),
+            notify_delay_minutes: Resolved::pick(
+                &job.notify_delay_minutes,
+                &platform.notify_delay_minutes,
+            ),
+            security_configuration: Resolved::pick(
+                &job.security_configuration,
+                &platform.security_configuration,
+            ),
             max_retries: job.max_retries,
             warnings: Vec::new(),
         }
     }
 
-    /// Whether the definition (GetJob) must be read before StartJobRun: a worker pair would be
-    /// sent, and Glue's rules for the job's kind decide whether it may; or a Glue version is
-    /// sent, which Glue applies only when the definition agrees.
+    /// Whether the definition (GetJob) must be read before StartJobRun: a worker pair, FLEX,
+    /// a MaxCapacity or queuing would be sent, and Glue's rules for the job's kind, version and
+    /// retries decide whether it may; or a Glue version is sent, which Glue applies only when
+    /// the definition agrees.
     pub fn needs_definition(&self) -> bool {
         self.worker_type.given().is_some()
             || self.number_of_workers.given().is_some()
             || self.glue_version.given().is_some()
+            || self
+                .execution_class
+                .given()
+                .is_some_and(RunExecutionClass::is_flex)
+            || self.max_capacity.given().is_some()
+            || self.job_run_queuing.given().is_some_and(|q| q.get())
     }
 
     /// Checks what is sent against the job definition and completes the report with it.
     pub fn apply_definition(&mut self, definition: &Job) -> Result<(), PolysyncError> {
+        self.fit_max_capacity(definition)?;
         self.fit_kind(&JobKind::of(definition))?;
         self.complete_pair(definition)?;
+        self.fit_run_options(definition)?;
         self.worker_type
             .read_from(definition.worker_type().cloned().map(GlueWorkerType::from));
         self.number_of_workers
@@ -211,6 +269,96 @@ impl Compute {
             self.platform_pair_gives_way(&rule);
         }
         Ok(())
+    }
+
+    /// MaxCapacity sizes a run instead of a worker pair, never with one: the job's both are
+    /// refused, naming both; a platform pair gives way to the job's MaxCapacity. Then Glue's
+    /// rule for the job's kind and version.
+    fn fit_max_capacity(&mut self, definition: &Job) -> Result<(), PolysyncError> {
+        let Some(dpus) = self.max_capacity.given().copied() else {
+            return Ok(());
+        };
+        let job_pair = match (&self.worker_type, &self.number_of_workers) {
+            (Resolved::Job(_), _) => Some(WORKER_TYPE_ATTRIBUTE),
+            (_, Resolved::Job(_)) => Some(NUMBER_OF_WORKERS_ATTRIBUTE),
+            _ => None,
+        };
+        if let Some(pair_attribute) = job_pair {
+            return Err(invalid_attribute(
+                MAX_CAPACITY_ATTRIBUTE,
+                format!(
+                    "never together with {pair_attribute}: Glue sizes a run by MaxCapacity or \
+                     by a worker pair, not both"
+                ),
+            ));
+        }
+        self.platform_pair_gives_way("the job's glueMaxCapacity sizes the run instead");
+        check_max_capacity(&JobKind::of(definition), definition.glue_version(), dpus)
+            .map_err(|rule| invalid_attribute(MAX_CAPACITY_ATTRIBUTE, rule))
+    }
+
+    /// Glue's rules for FLEX and queuing, against the definition's kind, version, class and
+    /// retries: the job's attribute is refused, the platform's default gives way.
+    fn fit_run_options(&mut self, definition: &Job) -> Result<(), PolysyncError> {
+        if let Some(rule) = self
+            .execution_class
+            .given()
+            .filter(|class| class.is_flex())
+            .and_then(|_| check_flex(&JobKind::of(definition), definition.glue_version()).err())
+        {
+            if matches!(self.execution_class, Resolved::Job(_)) {
+                return Err(invalid_attribute(EXECUTION_CLASS_ATTRIBUTE, rule));
+            }
+            self.platform_default_gives_way("execution class FLEX", &rule);
+            self.execution_class = Resolved::Definition(None);
+        }
+        self.execution_class.read_from(
+            definition
+                .execution_class()
+                .cloned()
+                .map(RunExecutionClass::from),
+        );
+        let flex = self
+            .execution_class
+            .value()
+            .is_some_and(RunExecutionClass::is_flex);
+        if let Some(rule) = self
+            .job_run_queuing
+            .given()
+            .filter(|queuing| queuing.get())
+            .and_then(|_| check_queuing(flex, definition.max_retries()).err())
+        {
+            if matches!(self.job_run_queuing, Resolved::Job(_)) {
+                return Err(invalid_attribute(JOB_RUN_QUEUING_ATTRIBUTE, rule));
+            }
+            self.platform_default_gives_way("job run queuing", &rule);
+            self.job_run_queuing = Resolved::Definition(None);
+        }
+        self.job_run_queuing.read_from(
+            definition
+                .job_run_queuing_enabled()
+                .map(JobRunQueuing::from_glue),
+        );
+        self.max_capacity
+            .read_from(definition.max_capacity().map(MaxCapacity::from_glue));
+        self.notify_delay_minutes.read_from(
+            definition
+                .notification_property()
+                .and_then(|n| n.notify_delay_after())
+                .map(NotifyDelayMinutes::from_glue),
+        );
+        self.security_configuration.read_from(
+            definition
+                .security_configuration()
+                .map(SecurityConfiguration::from_glue),
+        );
+        Ok(())
+    }
+
+    fn platform_default_gives_way(&mut self, what: &str, rule: &str) {
+        self.warnings.push(format!(
+            "the platform default {what} was not applied, the job definition's is: {rule}"
+        ));
     }
 
     /// Glue wants WorkerType and NumberOfWorkers together: a half set alone is completed from
@@ -299,6 +447,37 @@ impl Compute {
             .map(|(worker_type, workers)| (worker_type.as_sdk().clone(), workers.get()))
     }
 
+    /// `ExecutionClass` for StartJobRun, when the job or the platform set it.
+    pub fn execution_class(&self) -> Option<&aws_sdk_glue::types::ExecutionClass> {
+        self.execution_class.given().map(RunExecutionClass::as_sdk)
+    }
+
+    /// `MaxCapacity` for StartJobRun, when the job set it.
+    pub fn max_capacity(&self) -> Option<f64> {
+        self.max_capacity.given().map(|dpus| dpus.get())
+    }
+
+    /// `JobRunQueuingEnabled` for StartJobRun, when the job or the platform set it.
+    pub fn job_run_queuing(&self) -> Option<bool> {
+        self.job_run_queuing.given().map(|queuing| queuing.get())
+    }
+
+    /// `NotificationProperty` for StartJobRun, when the job or the platform set a delay.
+    pub fn notification_property(&self) -> Option<aws_sdk_glue::types::NotificationProperty> {
+        self.notify_delay_minutes.given().map(|minutes| {
+            aws_sdk_glue::types::NotificationProperty::builder()
+                .notify_delay_after(minutes.get())
+                .build()
+        })
+    }
+
+    /// `SecurityConfiguration` for StartJobRun, when the job or the platform set it.
+    pub fn security_configuration(&self) -> Option<&str> {
+        self.security_configuration
+            .given()
+            .map(SecurityConfiguration::as_str)
+    }
+
     /// `Timeout` for StartJobRun, when the job or the platform set it.
     pub fn timeout(&self) -> Option<i32> {
         self.timeout_minutes.given().map(|t| t.get())
@@ -328,6 +507,13 @@ impl Compute {
             number_of_workers: self.number_of_workers.report(|n| n.get()),
             timeout_minutes: self.timeout_minutes.report(|t| t.get()),
             glue_version: self.glue_version.report(|v| v.as_str().to_owned()),
+            execution_class: self.execution_class.report_known(|c| c.as_str().to_owned()),
+            max_capacity: self.max_capacity.report_known(|dpus| dpus.get()),
+            job_run_queuing: self.job_run_queuing.report_known(|q| q.get()),
+            notify_delay_after_minutes: self.notify_delay_minutes.report_known(|n| n.get()),
+            security_configuration: self
+                .security_configuration
+                .report_known(|name| name.as_str().to_owned()),
         }
     }
 }
@@ -449,6 +635,11 @@ mod tests {
                 number_of_workers: sourced(Some(10), Source::Job),
                 timeout_minutes: sourced(Some(120), Source::Job),
                 glue_version: sourced(Some("4.0".into()), Source::Job),
+                execution_class: None,
+                max_capacity: None,
+                job_run_queuing: None,
+                notify_delay_after_minutes: None,
+                security_configuration: None,
             }
         );
         assert_eq!(c.worker_pair(), Some((WorkerType::G2X, 10)));
@@ -462,6 +653,11 @@ mod tests {
                 number_of_workers: sourced(Some(2), Source::Platform),
                 timeout_minutes: sourced(Some(30), Source::Platform),
                 glue_version: sourced(Some("5.0".into()), Source::Platform),
+                execution_class: None,
+                max_capacity: None,
+                job_run_queuing: None,
+                notify_delay_after_minutes: None,
+                security_configuration: None,
             }
         );
         assert_eq!(c.worker_pair(), Some((WorkerType::G1X, 2)));
@@ -701,5 +897,201 @@ mod tests {
         );
         assert_eq!(silent.max_retries_warning(Some(1)), None);
         assert!(c.worker_pair().is_none() && c.timeout().is_none());
+    }
+
+    fn without_version(mut job: Job) -> Job {
+        job.glue_version = None;
+        job
+    }
+
+    fn of_version(mut job: Job, glue_version: &str) -> Job {
+        job.glue_version = Some(glue_version.to_owned());
+        job
+    }
+
+    /// The run's compute against this definition: what is sent, or the attribute refused.
+    fn applied(
+        attributes: Value,
+        platform: &PlatformDefaults,
+        job: &Job,
+    ) -> Result<Compute, PolysyncError> {
+        let mut c = Compute::resolve(&job_compute(attributes)?, platform);
+        assert!(c.needs_definition(), "the rule needs the definition");
+        c.apply_definition(job)?;
+        Ok(c)
+    }
+
+    #[test]
+    fn flex_is_sent_only_for_spark_etl_of_glue_3_0_or_later() {
+        let none = PlatformDefaults::default();
+        let flex = json!({"glueExecutionClass": "FLEX"});
+        let c = applied(flex.clone(), &none, &of_version(spark(None, None), "3.0")).unwrap();
+        assert_eq!(
+            c.execution_class(),
+            Some(&aws_sdk_glue::types::ExecutionClass::Flex)
+        );
+        assert_eq!(
+            c.report().execution_class,
+            Some(sourced(Some("FLEX".to_owned()), Source::Job))
+        );
+        for job in [
+            of_version(spark(None, None), "2.0"),
+            of_version(definition("pythonshell", None, None), "3.0"),
+            of_version(definition("gluestreaming", None, None), "4.0"),
+            without_version(spark(None, None)), // Glue's oldest
+        ] {
+            let (field, rule) = refused_attribute(applied(flex.clone(), &none, &job));
+            assert_eq!(field, "job.attributes.glueExecutionClass");
+            assert!(rule.contains("Glue 3.0 or later"), "{rule}");
+        }
+        // The platform's FLEX gives way where the job cannot take it.
+        let platform = platform(&[("POLYSYNC_GLUE_EXECUTION_CLASS", "FLEX")]);
+        let shell = of_version(definition("pythonshell", None, None), "3.0");
+        let c = applied(json!({}), &platform, &shell).unwrap();
+        assert_eq!(c.execution_class(), None);
+        assert!(
+            c.warnings[0].contains("execution class FLEX"),
+            "{:?}",
+            c.warnings
+        );
+        // STANDARD needs no definition and is sent as it is.
+        let c = Compute::resolve(
+            &job_compute(json!({"glueExecutionClass": "STANDARD"})).unwrap(),
+            &none,
+        );
+        assert!(!c.needs_definition());
+        assert_eq!(
+            c.execution_class(),
+            Some(&aws_sdk_glue::types::ExecutionClass::Standard)
+        );
+        let (field, _) = refused_attribute(job_compute(json!({"glueExecutionClass": "flex"})));
+        assert_eq!(field, "job.attributes.glueExecutionClass");
+    }
+
+    #[test]
+    fn max_capacity_never_with_a_worker_pair_and_as_the_kind_takes_it() {
+        let none = PlatformDefaults::default();
+        let shell = of_version(definition("pythonshell", None, None), "3.0");
+        let c = applied(json!({"glueMaxCapacity": 0.0625}), &none, &shell).unwrap();
+        assert_eq!(c.max_capacity(), Some(0.0625));
+        assert_eq!(
+            c.report().max_capacity,
+            Some(sourced(Some(0.0625), Source::Job))
+        );
+        assert_eq!(
+            applied(json!({"glueMaxCapacity": "1"}), &none, &shell)
+                .unwrap()
+                .max_capacity(),
+            Some(1.0)
+        );
+        let (field, rule) =
+            refused_attribute(applied(json!({"glueMaxCapacity": 0.5}), &none, &shell));
+        assert_eq!(field, "job.attributes.glueMaxCapacity");
+        assert!(rule.contains("0.0625 or 1"), "{rule}");
+        let (_, rule) = refused_attribute(applied(
+            json!({"glueMaxCapacity": 10}),
+            &none,
+            &of_version(spark(Some("G.1X"), Some(10)), "4.0"),
+        ));
+        assert!(rule.contains("Glue 2.0 or later"), "{rule}");
+        // With the job's own pair: refused, naming both.
+        let (field, rule) = refused_attribute(applied(
+            json!({"glueMaxCapacity": 1, "glueWorkerType": "G.1X", "glueNumberOfWorkers": 2}),
+            &none,
+            &shell,
+        ));
+        assert_eq!(field, "job.attributes.glueMaxCapacity");
+        assert!(rule.contains("glueWorkerType"), "{rule}");
+        // The platform's pair gives way to the job's MaxCapacity.
+        let c = applied(json!({"glueMaxCapacity": 1}), &g2x_times_5(), &shell).unwrap();
+        assert_eq!((c.worker_pair(), c.max_capacity()), (None, Some(1.0)));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        for bad in [json!(0), json!(-1), json!("lots"), json!(true)] {
+            let (field, _) = refused_attribute(job_compute(json!({"glueMaxCapacity": bad})));
+            assert_eq!(field, "job.attributes.glueMaxCapacity");
+        }
+    }
+
+    #[test]
+    fn queuing_is_sent_only_where_glue_queues() {
+        let none = PlatformDefaults::default();
+        let queue = json!({"glueJobRunQueuing": true});
+        let job = of_version(spark(None, None), "4.0");
+        let c = applied(queue.clone(), &none, &job).unwrap();
+        assert_eq!(c.job_run_queuing(), Some(true));
+        let mut retried = job.clone();
+        retried.max_retries = 2;
+        let (field, rule) = refused_attribute(applied(queue.clone(), &none, &retried));
+        assert_eq!(field, "job.attributes.glueJobRunQueuing");
+        assert!(rule.contains("MaxRetries is 2"), "{rule}");
+        let (_, rule) = refused_attribute(applied(
+            json!({"glueJobRunQueuing": true, "glueExecutionClass": "FLEX"}),
+            &none,
+            &job,
+        ));
+        assert!(rule.contains("FLEX"), "{rule}");
+        // A FLEX definition refuses it too, when the run leaves the class to it.
+        let mut flex = job.clone();
+        flex.execution_class = Some(aws_sdk_glue::types::ExecutionClass::Flex);
+        assert!(applied(queue.clone(), &none, &flex).is_err());
+        // The platform's queuing gives way to a job with retries.
+        let platform = platform(&[("POLYSYNC_GLUE_JOB_RUN_QUEUING", "true")]);
+        let c = applied(json!({}), &platform, &retried).unwrap();
+        assert_eq!(c.job_run_queuing(), None);
+        assert!(
+            c.warnings[0].contains("job run queuing"),
+            "{:?}",
+            c.warnings
+        );
+        // Turning it off is always taken, without reading the definition.
+        let off = Compute::resolve(
+            &job_compute(json!({"glueJobRunQueuing": false})).unwrap(),
+            &none,
+        );
+        assert!(!off.needs_definition());
+        assert_eq!(off.job_run_queuing(), Some(false));
+    }
+
+    #[test]
+    fn notification_delay_and_security_configuration_are_sent_as_given() {
+        let c = Compute::resolve(
+            &job_compute(json!({"glueNotifyDelayAfterMinutes": 90,
+                                "glueSecurityConfiguration": "lake-kms"}))
+            .unwrap(),
+            &platform(&[("POLYSYNC_GLUE_SECURITY_CONFIGURATION", "platform-kms")]),
+        );
+        assert_eq!(
+            c.notification_property()
+                .and_then(|n| n.notify_delay_after()),
+            Some(90)
+        );
+        assert_eq!(c.security_configuration(), Some("lake-kms"));
+        let c = Compute::resolve(
+            &JobCompute::default(),
+            &platform(&[("POLYSYNC_GLUE_SECURITY_CONFIGURATION", "platform-kms")]),
+        );
+        assert_eq!(
+            c.report().security_configuration,
+            Some(sourced(Some("platform-kms".to_owned()), Source::Platform))
+        );
+        assert_eq!(c.report().notify_delay_after_minutes, None);
+        for (attributes, field) in [
+            (
+                json!({"glueNotifyDelayAfterMinutes": 0}),
+                "glueNotifyDelayAfterMinutes",
+            ),
+            (
+                json!({"glueSecurityConfiguration": ""}),
+                "glueSecurityConfiguration",
+            ),
+            (
+                json!({"glueSecurityConfiguration": "k".repeat(256)}),
+                "glueSecurityConfiguration",
+            ),
+            (json!({"glueJobRunQueuing": "yes"}), "glueJobRunQueuing"),
+        ] {
+            let (refused, _) = refused_attribute(job_compute(attributes));
+            assert_eq!(refused, format!("job.attributes.{field}"));
+        }
     }
 }

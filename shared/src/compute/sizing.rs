@@ -4,7 +4,7 @@
 
 use aws_sdk_glue::types::Job;
 
-use super::values::{GlueWorkerType, WorkerCount};
+use super::values::{GlueWorkerType, MaxCapacity, WorkerCount};
 
 /// "To use Worker Type G.1X, minimum allowed value of Number of Workers is 2" (Glue's answer to
 /// StartJobRun; the API reference's WorkerType: each G.* worker type is for Spark jobs, which
@@ -35,6 +35,77 @@ pub fn check_platform_workers(
         return Err(format!(
             "must be at least {MIN_G_WORKERS}: Glue's G.* worker types need at least \
              {MIN_G_WORKERS} workers"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a Glue version is at least `major` (Glue's versions are `0.9`, `1.0` … `5.0`); a
+/// definition without one runs Glue's oldest, so it is not.
+fn version_at_least(glue_version: Option<&str>, major: u32) -> bool {
+    glue_version
+        .and_then(|version| version.split('.').next()?.parse::<u32>().ok())
+        .is_some_and(|found| found >= major)
+}
+
+/// FLEX: "Only jobs with Glue version 3.0 and above and command type glueetl will be allowed to
+/// set ExecutionClass to FLEX. The flexible execution class is available for Spark jobs." (Glue
+/// API reference, StartJobRun `ExecutionClass`).
+pub fn check_flex(kind: &JobKind, glue_version: Option<&str>) -> Result<(), String> {
+    let version = glue_version.unwrap_or("none");
+    if *kind != JobKind::Spark || !version_at_least(glue_version, 3) {
+        return Err(format!(
+            "Glue takes execution class FLEX only for Spark ETL jobs (glueetl) of Glue 3.0 or \
+             later, not a {} job of Glue version {version}",
+            kind.command_name()
+        ));
+    }
+    Ok(())
+}
+
+/// MaxCapacity for the job's kind (Glue API reference, StartJobRun `MaxCapacity`): "When you
+/// specify a Python shell job (JobCommand.Name="pythonshell"), you can allocate either 0.0625 or
+/// 1 DPU"; "For Glue version 2.0+ jobs, you cannot specify a Maximum capacity. Instead, you
+/// should specify a Worker type and the Number of workers"; a Spark job of an older version
+/// takes "from 2 to 100 DPUs". A Ray job is sized by Z.2X workers alone (WorkerType).
+pub fn check_max_capacity(
+    kind: &JobKind,
+    glue_version: Option<&str>,
+    dpus: MaxCapacity,
+) -> Result<(), String> {
+    let command = kind.command_name();
+    let dpus = dpus.get();
+    match kind {
+        JobKind::PythonShell if dpus != 0.0625 && dpus != 1.0 => Err(format!(
+            "a Python shell job ({command}) takes a MaxCapacity of 0.0625 or 1 DPU, not {dpus}"
+        )),
+        JobKind::Spark | JobKind::Streaming if version_at_least(glue_version, 2) => Err(format!(
+            "Glue takes no MaxCapacity for a Spark job ({command}) of Glue 2.0 or later: size it \
+             with a worker type and a number of workers"
+        )),
+        JobKind::Spark | JobKind::Streaming if !(2.0..=100.0).contains(&dpus) => Err(format!(
+            "a Spark job ({command}) of Glue before 2.0 takes from 2 to 100 DPUs, not {dpus}"
+        )),
+        JobKind::Ray => Err(format!(
+            "a Ray job ({command}) is sized by Z.2X workers, not by MaxCapacity"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Job run queuing: "This property must be set to false for flex jobs. If this property is
+/// enabled, maxRetries must be set to zero." (AWS CDK, aws-glue-alpha `JobProps.jobRunQueuingEnabled`,
+/// after Glue's rules), and only "jobs that have not been configured to retry based on your
+/// maxRetries configuration may enter the WAITING state" (Glue developer guide, "AWS Glue job
+/// run statuses").
+pub fn check_queuing(flex: bool, max_retries: i32) -> Result<(), String> {
+    if flex {
+        return Err("Glue does not queue a run of execution class FLEX".to_owned());
+    }
+    if max_retries > 0 {
+        return Err(format!(
+            "Glue queues only the runs of a job without retries, and the job definition's \
+             MaxRetries is {max_retries}"
         ));
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use aws_sdk_glue::types::WorkerType;
+use aws_sdk_glue::types::{ExecutionClass, WorkerType};
 use serde_json::Value;
 
 /// Glue's largest job timeout, in minutes (seven days).
@@ -191,6 +191,183 @@ impl ComputeValue for GlueVersion {
         if text.trim().is_empty() {
             Err("must not be empty".to_owned())
         } else if text.chars().any(char::is_control) {
+            Err("must be one line without control characters".to_owned())
+        } else {
+            Ok(Self(text.to_owned()))
+        }
+    }
+}
+
+/// StartJobRun's `ExecutionClass`: `STANDARD`, or `FLEX` (Glue's discounted capacity for
+/// non-urgent Spark runs, which may wait for it and start later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunExecutionClass(ExecutionClass);
+
+impl RunExecutionClass {
+    pub fn as_sdk(&self) -> &ExecutionClass {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn is_flex(&self) -> bool {
+        self.0 == ExecutionClass::Flex
+    }
+}
+
+impl From<ExecutionClass> for RunExecutionClass {
+    fn from(class: ExecutionClass) -> Self {
+        Self(class)
+    }
+}
+
+impl ComputeValue for RunExecutionClass {
+    fn from_text(text: &str) -> Result<Self, String> {
+        if ExecutionClass::values().contains(&text) {
+            Ok(Self(ExecutionClass::from(text)))
+        } else {
+            Err(format!(
+                "unknown execution class {text:?}; use one of {}",
+                ExecutionClass::values().join(", ")
+            ))
+        }
+    }
+}
+
+/// StartJobRun's `MaxCapacity`: DPUs, a positive number (Glue's rules for each kind of job are
+/// in `sizing`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxCapacity(f64);
+
+// Only finite numbers are made (from_json, from_text, Glue's own), so equality is total.
+impl Eq for MaxCapacity {}
+
+impl MaxCapacity {
+    pub fn get(self) -> f64 {
+        self.0
+    }
+
+    pub fn from_glue(dpus: f64) -> Self {
+        Self(dpus)
+    }
+
+    fn checked(dpus: f64) -> Result<Self, String> {
+        if dpus.is_finite() && dpus > 0.0 {
+            Ok(Self(dpus))
+        } else {
+            Err("must be a positive number of DPUs".to_owned())
+        }
+    }
+}
+
+impl ComputeValue for MaxCapacity {
+    fn from_text(text: &str) -> Result<Self, String> {
+        text.parse::<f64>()
+            .map_err(|_| "must be a positive number of DPUs".to_owned())
+            .and_then(Self::checked)
+    }
+
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| "must be a positive number of DPUs".to_owned())
+                .and_then(Self::checked),
+            Value::String(text) => Self::from_text(text),
+            _ => Err("must be a positive number of DPUs (a JSON number or a string)".to_owned()),
+        }
+    }
+}
+
+/// StartJobRun's `JobRunQueuingEnabled`: when Glue's quotas are reached, the run waits in
+/// WAITING rather than fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobRunQueuing(bool);
+
+impl JobRunQueuing {
+    pub fn get(self) -> bool {
+        self.0
+    }
+
+    pub fn from_glue(enabled: bool) -> Self {
+        Self(enabled)
+    }
+}
+
+impl ComputeValue for JobRunQueuing {
+    fn from_text(text: &str) -> Result<Self, String> {
+        match text {
+            "true" => Ok(Self(true)),
+            "false" => Ok(Self(false)),
+            _ => Err("must be true or false".to_owned()),
+        }
+    }
+
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::Bool(enabled) => Ok(Self(*enabled)),
+            Value::String(text) => Self::from_text(text),
+            _ => Err("must be true or false".to_owned()),
+        }
+    }
+}
+
+/// StartJobRun's `NotificationProperty.NotifyDelayAfter`: minutes after the run starts before
+/// Glue sends a delay notification; at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifyDelayMinutes(i32);
+
+impl NotifyDelayMinutes {
+    pub fn get(self) -> i32 {
+        self.0
+    }
+
+    pub fn from_glue(minutes: i32) -> Self {
+        Self(minutes)
+    }
+}
+
+impl ComputeValue for NotifyDelayMinutes {
+    fn from_text(text: &str) -> Result<Self, String> {
+        parse_whole(text, false).map(Self)
+    }
+
+    fn from_json(value: &Value) -> Result<Self, String> {
+        whole_from_json(value, false).map(Self)
+    }
+}
+
+/// The name of a Glue security configuration (StartJobRun `SecurityConfiguration`): 1 to 255
+/// characters of one line (Glue API reference, StartJobRun: "Length Constraints: Minimum length
+/// of 1. Maximum length of 255.", "Pattern: [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityConfiguration(String);
+
+/// The longest security configuration name Glue takes.
+pub const MAX_SECURITY_CONFIGURATION_CHARS: usize = 255;
+
+impl SecurityConfiguration {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn from_glue(name: &str) -> Self {
+        Self(name.to_owned())
+    }
+}
+
+impl ComputeValue for SecurityConfiguration {
+    fn from_text(text: &str) -> Result<Self, String> {
+        let chars = text.chars().count();
+        if text.trim().is_empty() {
+            Err("must not be empty".to_owned())
+        } else if chars > MAX_SECURITY_CONFIGURATION_CHARS {
+            Err(format!(
+                "must be at most {MAX_SECURITY_CONFIGURATION_CHARS} characters, not {chars}"
+            ))
+        } else if text.chars().any(|c| c.is_control() && c != '\t') {
             Err("must be one line without control characters".to_owned())
         } else {
             Ok(Self(text.to_owned()))

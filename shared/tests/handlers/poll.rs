@@ -581,3 +581,28 @@ async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
     .unwrap();
     assert!(over.terminal && !over.continue_as_child);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_run_says_why_it_waits() {
+    let why = format!(
+        "Job run is waiting for resources: MaxConcurrentRuns reached. {}",
+        "x".repeat(2_000)
+    );
+    let waiting = why.clone();
+    let get = mock!(Client::get_job_run).then_output(move || {
+        let mut run = run("jr_1", JobRunState::Waiting);
+        run.state_detail = Some(waiting.clone());
+        GetJobRunOutput::builder().job_run(run).build()
+    });
+    let env = env(&[&get]);
+    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (output.status, output.terminal),
+        (RunStatus::Starting, false)
+    );
+    let detail = output.state_detail.unwrap();
+    assert_eq!(detail.chars().count(), 1_000);
+    assert!(why.starts_with(&detail));
+}

@@ -2,7 +2,7 @@
 //! of a run an earlier attempt started.
 
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
-use aws_sdk_glue::types::{Job, JobCommand, JobRun, JobRunState, WorkerType};
+use aws_sdk_glue::types::{ExecutionClass, Job, JobCommand, JobRun, JobRunState, WorkerType};
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::DateTime;
@@ -130,6 +130,80 @@ async fn the_definition_is_read_before_the_run_starts_and_the_history_after() {
     assert_eq!(output.max_retries, Some(1));
     let calls = [&get_job, &start_rule, &history].map(|rule| rule.num_calls());
     assert_eq!(calls, [1, 1, 1]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn start_sends_the_run_options_glue_takes_and_reports_them() {
+    let (start_rule, captured) = recording_start();
+    let get_job = get_job_rule(spark_job("nightly-sales", "4.0"));
+    let env = env(&[&start_rule, &get_job, &no_past_runs()]);
+    let attributes = json!({"glueExecutionClass": "FLEX", "glueNotifyDelayAfterMinutes": 90,
+                            "glueSecurityConfiguration": "lake-kms"});
+    let output = start::handle(
+        &env,
+        event(json!({"job": {"externalId": "nightly-sales", "attributes": attributes}})),
+    )
+    .await
+    .unwrap();
+    let request = captured.lock().unwrap()[0].clone();
+    assert_eq!(request.execution_class(), Some(&ExecutionClass::Flex));
+    assert_eq!(
+        request
+            .notification_property()
+            .and_then(|n| n.notify_delay_after()),
+        Some(90)
+    );
+    assert_eq!(request.security_configuration(), Some("lake-kms"));
+    assert_eq!(
+        (request.max_capacity(), request.job_run_queuing_enabled()),
+        (None, None)
+    );
+    let report = serde_json::to_value(&output.compute).unwrap();
+    assert_eq!(
+        report["executionClass"],
+        json!({"value": "FLEX", "source": "job"})
+    );
+    assert_eq!(report["securityConfiguration"]["value"], "lake-kms");
+    assert_eq!(
+        get_job.num_calls(),
+        1,
+        "FLEX is checked against the definition"
+    );
+
+    // A queued Python shell run sized by MaxCapacity.
+    let (start_rule, captured) = recording_start();
+    let shell = get_job_rule(job_of_kind("nightly-shell", "pythonshell", "3.0"));
+    let env = self::env(&[&start_rule, &shell, &no_past_runs()]);
+    let attributes = json!({"glueMaxCapacity": 0.0625, "glueJobRunQueuing": true});
+    start::handle(
+        &env,
+        event(json!({"job": {"externalId": "nightly-shell", "attributes": attributes}})),
+    )
+    .await
+    .unwrap();
+    let request = captured.lock().unwrap()[0].clone();
+    assert_eq!(request.max_capacity(), Some(0.0625));
+    assert_eq!(request.job_run_queuing_enabled(), Some(true));
+    assert_eq!(
+        (request.worker_type(), request.number_of_workers()),
+        (None, None)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_option_the_job_cannot_take_is_refused_before_start_job_run() {
+    let (start_rule, _) = recording_start();
+    let shell = get_job_rule(job_of_kind("nightly-shell", "pythonshell", "3.0"));
+    let env = env(&[&start_rule, &shell]);
+    let error = start::handle(
+        &env,
+        event(json!({"job": {"externalId": "nightly-shell",
+                              "attributes": {"glueExecutionClass": "FLEX"}}})),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(diagnostic(error).error_type, "Polysync.InvalidInput");
+    assert_eq!(start_rule.num_calls(), 0);
 }
 
 #[tokio::test(start_paused = true)]
