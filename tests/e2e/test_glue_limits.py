@@ -2,6 +2,7 @@
 StartJobRun request rate, and job run queuing, enforced by the stand-in as Glue documents them
 (standins/glue_standin.py, `_capacity_refusal`, `_queues`, `_throttled`)."""
 
+import json
 import time
 
 import botocore.exceptions
@@ -71,6 +72,34 @@ def test_a_queued_run_waits_with_its_state_detail_then_runs(account, limits):
     assert "concurrently" in run["StateDetail"], run
     assert account.wait(queued_arn, timeout=120)["status"] == "SUCCEEDED"
     assert account.wait(first_arn, timeout=60)["status"] == "SUCCEEDED"
+    assert lambda_failures(account.history(queued_arn)) == [], "queued, never refused"
+    assert len(account.runs(queued)) == 1
+
+
+def test_a_run_queued_by_its_attribute_waits_with_its_state_detail_then_runs(account, limits):
+    limits(maxConcurrentRuns=1)
+    first = _job(account, "e2e-attr-queue-a", 4)
+    queued = _job(account, "e2e-attr-queue-b", 0.5)
+    first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}})
+    _until(lambda: account.runs(first))
+    queued_arn = account.start_execution(unique("exec"), {
+        "job": {"externalId": queued, "attributes": {"glueJobRunQueuing": True}},
+    })
+    _until(lambda: account.runs(queued))
+    assert account.runs(queued)[0]["JobRunState"] == "WAITING"
+    # A poll while it waits says why: WAITING, with Glue's StateDetail.
+    def polls_while_waiting():
+        outputs = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
+                   for e in account.history(queued_arn) if e["type"] == "LambdaFunctionSucceeded"]
+        return [o for o in outputs if o.get("stateDetail")]
+    _until(polls_while_waiting)
+    polled = polls_while_waiting()
+    assert polled[0]["glueState"] == "WAITING" and polled[0]["status"] == "Starting", polled[0]
+    assert "waiting for resources" in polled[0]["stateDetail"], polled[0]
+    assert account.wait(queued_arn, timeout=120)["status"] == "SUCCEEDED"
+    assert account.wait(first_arn, timeout=60)["status"] == "SUCCEEDED"
+    [request] = [b for b in account.requests("StartJobRun") if b["JobName"] == queued]
+    assert request["JobRunQueuingEnabled"] is True
     assert lambda_failures(account.history(queued_arn)) == [], "queued, never refused"
     assert len(account.runs(queued)) == 1
 
