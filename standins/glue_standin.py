@@ -216,20 +216,31 @@ def _driver_log(run: Any, state: str) -> list[str]:
 
 
 def _write_driver_log(run: Any, state: str) -> None:
-    """The run's driver log where Glue writes it: `{LogGroupName}/error`, stream = run id
-    (Glue developer guide, "Logging for AWS Glue jobs"), in moto's CloudWatch Logs."""
+    """The run's driver log where Glue writes it (Glue developer guide, "Logging for AWS Glue
+    jobs"), in moto's CloudWatch Logs: up to Glue 4.0 all of it in `{LogGroupName}/error`,
+    stream = run id; from Glue 5.0 in streams `{run id}-driver`, Spark's log4j lines in `/error`
+    and the job's own output, its Python traceback included, in `/output`."""
     from moto.logs.models import logs_backends
 
     backend = run.standin_job.backend if hasattr(run.standin_job, "backend") else None
     account, region = (backend.account_id, backend.region_name) if backend else ("123456789012", "us-east-1")
     logs = logs_backends[account][region]
-    group = f"{GLUE_LOG_GROUP}/error"
-    if group not in logs.groups:
-        logs.create_log_group(group, {})
-    logs.create_log_stream(group, run.job_run_id)
+    lines = _driver_log(run, state)
+    if _major_version(run.standin_job) >= 5:
+        stream = f"{run.job_run_id}-driver"
+        spark = [line for line in lines if line.startswith("INFO ")]
+        written = [("/error", stream, spark), ("/output", stream, [line for line in lines if line not in spark])]
+    else:
+        written = [("/error", run.job_run_id, lines)]
     at = int(_now().timestamp() * 1000)
-    events = [{"timestamp": at + index, "message": line} for index, line in enumerate(_driver_log(run, state))]
-    logs.put_log_events(group, run.job_run_id, events)
+    for suffix, stream, stream_lines in written:
+        group = f"{GLUE_LOG_GROUP}{suffix}"
+        if group not in logs.groups:
+            logs.create_log_group(group, {})
+        logs.create_log_stream(group, stream)
+        events = [{"timestamp": at + index, "message": line} for index, line in enumerate(stream_lines)]
+        if events:
+            logs.put_log_events(group, stream, events)
 
 
 def _finish(run: Any, state: str) -> None:
@@ -280,6 +291,8 @@ def _as_dict(run: Any) -> dict[str, Any]:
         result["StateDetail"] = run.standin_state_detail
     if run.standin_execution_class:
         result["ExecutionClass"] = run.standin_execution_class
+    # Glue's JobRun carries the version it ran (moto's leaves it out).
+    result["GlueVersion"] = run.standin_job.glue_version
     return result
 
 

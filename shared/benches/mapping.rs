@@ -33,6 +33,17 @@ fn start_event() -> serde_json::Value {
     })
 }
 
+/// The same event asking every run option of StartJobRun as well.
+fn start_event_with_run_options() -> serde_json::Value {
+    let mut event = start_event();
+    let attributes = &mut event["job"]["attributes"];
+    attributes["glueExecutionClass"] = json!("STANDARD");
+    attributes["glueJobRunQueuing"] = json!(false);
+    attributes["glueNotifyDelayAfterMinutes"] = json!(90);
+    attributes["glueSecurityConfiguration"] = json!("lake-kms");
+    event
+}
+
 fn glue_job(index: usize) -> Job {
     let mut job = Job::builder()
         .name(format!("job-{index:05}"))
@@ -54,6 +65,11 @@ fn benches(c: &mut Criterion) {
     c.bench_function("start: validate and plan a 22-parameter event", |b| {
         b.iter(|| StartPlan::from_event(black_box(event.clone()), &config).unwrap())
     });
+    let with_options = start_event_with_run_options();
+    c.bench_function(
+        "start: validate and plan a 22-parameter event with the run options",
+        |b| b.iter(|| StartPlan::from_event(black_box(with_options.clone()), &config).unwrap()),
+    );
 
     let bounds = Config::default().poll;
     let run_id = RunId::new("nightly-sales", "jr_0123abcd");

@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use aws_sdk_glue::types::{JobRun, JobRunState};
+use aws_sdk_glue::types::{ExecutionClass, JobRun, JobRunState};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::GlueJob;
@@ -29,13 +29,19 @@ pub struct ExpectedDuration {
 
 /// How long a successful run took: StartedOn to CompletedOn, which includes Glue's start-up
 /// and is what poll's age measures; Glue's ExecutionTime (time on resources) when a timestamp
-/// is missing.
+/// is missing, or when the run may have waited in WAITING (queued, or FLEX waiting for
+/// capacity): time spent waiting is not the job's duration, and counting it would put the
+/// expected end later than a run that does not wait ends.
 fn duration_of(run: &JobRun) -> Option<u64> {
     if run.job_run_state() != Some(&JobRunState::Succeeded) {
         return None;
     }
+    let may_have_waited = run.job_run_queuing_enabled() == Some(true)
+        || run.execution_class() == Some(&ExecutionClass::Flex);
     let wall = match (run.started_on(), run.completed_on()) {
-        (Some(started), Some(completed)) => Some(completed.secs() - started.secs()),
+        (Some(started), Some(completed)) if !may_have_waited => {
+            Some(completed.secs() - started.secs())
+        }
         _ => None,
     };
     let seconds = wall.unwrap_or(i64::from(run.execution_time()));
@@ -179,5 +185,24 @@ mod tests {
         assert_eq!(nearest_rank(&[7], 90), 7);
         let twenty: Vec<u64> = (1..=20).collect();
         assert_eq!(nearest_rank(&twenty, 90), 18);
+    }
+
+    #[test]
+    fn time_a_run_spent_waiting_is_not_its_duration() {
+        // Five runs of an hour on resources; the queued ones waited half an hour first.
+        let runs: Vec<JobRun> = (0..5)
+            .map(|day| {
+                let mut run = run(JobRunState::Succeeded, day * 86_400, 5_400);
+                run.execution_time = 3_600;
+                if day % 2 == 0 {
+                    run.job_run_queuing_enabled = Some(true);
+                } else {
+                    run.execution_class = Some(ExecutionClass::Flex);
+                }
+                run
+            })
+            .collect();
+        let expected = expected_duration(&runs).unwrap();
+        assert_eq!((expected.p50_seconds, expected.p90_seconds), (3_600, 3_600));
     }
 }

@@ -134,6 +134,10 @@ impl StartPlan {
         let mut warnings = self.arguments.warnings.clone();
         warnings.extend(self.compute.warnings.iter().cloned());
         warnings.extend(self.compute.max_retries_warning(known.max_retries));
+        warnings.extend(
+            self.compute
+                .timeout_warning(known.expected_duration.as_ref()),
+        );
         StartOutput {
             run_id: RunId::new(&self.job_name, job_run_id).to_string(),
             job_name: self.job_name.clone(),

@@ -86,3 +86,23 @@ def test_the_stand_in_refuses_each_rule_as_glue_does(product, command, version, 
         product.glue.start_job_run(JobName=job, **request_fields)
     assert refused.value.response["Error"]["Code"] == "InvalidInputException"
     assert product.runs(job) == []
+
+
+def test_a_glue_5_run_s_diagnosis_holds_its_traceback_from_its_driver_output(product):
+    job = _job(product, "e2e-glue5-diagnosis", GlueVersion="5.0", WorkerType="G.1X", NumberOfWorkers=2)
+    product.script(job, {"starting": 0.3, "running": 1, "end": "FAILED",
+                         "errorMessage": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales` cannot be found."})
+    arn = product.start_execution(unique("exec"), {
+        "job": {"externalId": job},
+        "parameters": [{"name": "token", "direction": "Input", "value": "canary-glue5-3b9e"}],
+    })
+    execution = product.wait(arn)
+    assert (execution["status"], execution["error"]) == ("FAILED", "Polysync.JobFailed")
+    cause = json.loads(execution["cause"])
+    diagnosis = cause["diagnosis"]
+    run_id = cause["runId"].split("/")[-1]
+    # Glue 5.0 writes Spark's log4j lines to /error and the traceback to /output.
+    assert (diagnosis["logGroup"], diagnosis["logStream"]) == ("/aws-glue/jobs/output", f"{run_id}-driver")
+    assert diagnosis["lines"][0] == "Traceback (most recent call last):"
+    assert "AnalysisException" in diagnosis["lines"][-1]
+    assert "canary-glue5-3b9e" not in execution["cause"]

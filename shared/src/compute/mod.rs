@@ -18,7 +18,8 @@ use serde_json::Value;
 use crate::config::PlatformDefaults;
 use crate::error::PolysyncError;
 use crate::event::{ComputeReport, JobAttributes, Source, Sourced};
-use sizing::{check_flex, check_max_capacity, check_queuing};
+use crate::history::ExpectedDuration;
+use sizing::{check_flex, check_max_capacity, check_queuing, default_timeout_minutes};
 
 pub const WORKER_TYPE_ATTRIBUTE: &str = "glueWorkerType";
 pub const NUMBER_OF_WORKERS_ATTRIBUTE: &str = "glueNumberOfWorkers";
@@ -231,8 +232,13 @@ impl Compute {
             .read_from(definition.worker_type().cloned().map(GlueWorkerType::from));
         self.number_of_workers
             .read_from(definition.number_of_workers().map(WorkerCount::from_glue));
+        // A definition without a timeout runs with Glue's default for its version.
         self.timeout_minutes
-            .read_from(definition.timeout().map(TimeoutMinutes::from_glue));
+            .read_from(Some(TimeoutMinutes::from_glue(
+                definition
+                    .timeout()
+                    .unwrap_or_else(|| default_timeout_minutes(definition.glue_version())),
+            )));
         self.glue_version
             .read_from(definition.glue_version().map(GlueVersion::from_glue));
         self.check_pair_minimum()?;
@@ -496,6 +502,26 @@ impl Compute {
             format!(
                 "glueMaxRetries {asked} is not sent (StartJobRun has no MaxRetries): Glue \
                  retries this run as the job definition says, MaxRetries {runs}"
+            )
+        })
+    }
+
+    /// A warning when the run's timeout is shorter than what the job's recent successful runs
+    /// took (their 90th percentile): it would likely end in TIMEOUT.
+    pub fn timeout_warning(&self, expected: Option<&ExpectedDuration>) -> Option<String> {
+        let (timeout, expected) = (self.timeout_minutes.value()?.get(), expected?);
+        let took_minutes = expected.p90_seconds.div_ceil(60);
+        (took_minutes > u64::try_from(timeout).unwrap_or(0)).then(|| {
+            format!(
+                "the job's recent successful runs took up to {took_minutes} minutes (90th \
+                 percentile), longer than this run's timeout of {timeout} minutes ({}): raise \
+                 glueTimeoutMinutes",
+                match self.timeout_minutes {
+                    Resolved::Definition(_) =>
+                        "the job definition's, or Glue's default for its version",
+                    Resolved::Platform(_) => "the platform default",
+                    Resolved::Job(_) => "glueTimeoutMinutes",
+                }
             )
         })
     }
@@ -1093,5 +1119,48 @@ mod tests {
             let (refused, _) = refused_attribute(job_compute(attributes));
             assert_eq!(refused, format!("job.attributes.{field}"));
         }
+    }
+
+    #[test]
+    fn a_timeout_left_to_glue_reports_the_default_of_the_definition_s_version() {
+        let sized = json!({"glueWorkerType": "G.1X", "glueNumberOfWorkers": 2});
+        for (version, default) in [("4.0", 2_880), ("5.0", 480)] {
+            let mut job = of_version(spark(None, None), version);
+            job.timeout = None;
+            let c = applied(sized.clone(), &PlatformDefaults::default(), &job).unwrap();
+            assert_eq!(
+                c.report().timeout_minutes,
+                sourced(Some(default), Source::Definition),
+                "{version}"
+            );
+            assert_eq!(c.timeout(), None, "left out of StartJobRun");
+        }
+        // The definition's own timeout wins over Glue's default.
+        let job = of_version(spark(None, None), "5.0"); // Timeout 2880
+        let c = applied(sized, &PlatformDefaults::default(), &job).unwrap();
+        assert_eq!(c.report().timeout_minutes.value, Some(2_880));
+    }
+
+    #[test]
+    fn a_timeout_shorter_than_the_job_s_runs_is_a_warning() {
+        let mut job = of_version(spark(None, None), "5.0");
+        job.timeout = None;
+        let sized = json!({"glueWorkerType": "G.1X", "glueNumberOfWorkers": 2});
+        let c = applied(sized, &PlatformDefaults::default(), &job).unwrap();
+        let history = |p90_seconds| ExpectedDuration {
+            runs: 20,
+            p50_seconds: 60,
+            p90_seconds,
+        };
+        let warning = c.timeout_warning(Some(&history(10 * 3600))).unwrap();
+        assert!(
+            warning.contains("600 minutes") && warning.contains("timeout of 480 minutes"),
+            "{warning}"
+        );
+        assert_eq!(c.timeout_warning(Some(&history(480 * 60))), None);
+        assert_eq!(c.timeout_warning(None), None);
+        // A timeout nobody knows (the definition was not read) warns of nothing.
+        let unread = Compute::resolve(&JobCompute::default(), &PlatformDefaults::default());
+        assert_eq!(unread.timeout_warning(Some(&history(10 * 3600))), None);
     }
 }

@@ -48,6 +48,17 @@ fn version_at_least(glue_version: Option<&str>, major: u32) -> bool {
         .is_some_and(|found| found >= major)
 }
 
+/// Glue's timeout for a run whose definition sets none: 2,880 minutes up to Glue 4.0, 480 from
+/// Glue 5.0 (the team's contract; the API reference's `Timeout` says "defaulted to 2880
+/// minutes" without naming a version).
+pub fn default_timeout_minutes(glue_version: Option<&str>) -> i32 {
+    if version_at_least(glue_version, 5) {
+        480
+    } else {
+        2_880
+    }
+}
+
 /// FLEX: "Only jobs with Glue version 3.0 and above and command type glueetl will be allowed to
 /// set ExecutionClass to FLEX. The flexible execution class is available for Spark jobs." (Glue
 /// API reference, StartJobRun `ExecutionClass`).

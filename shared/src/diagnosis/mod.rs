@@ -31,9 +31,12 @@ pub struct Diagnosis {
 }
 
 /// Where a run's driver writes, in the order they are read: Glue's error and output groups
-/// (`LogGroupName`, or Glue 5.0's `--custom-logGroup-prefix`, with `--custom-logStream-prefix`
-/// before the run id), then the group continuous logging names (Glue 4.0 and earlier).
-/// Source: Glue developer guide, "Logging for AWS Glue jobs" and "Enabling continuous logging".
+/// (`LogGroupName`, or `--custom-logGroup-prefix`, with `--custom-logStream-prefix` before the
+/// stream's name), then the group continuous logging names (Glue 4.0 and earlier). Glue 5.0
+/// names a driver's streams `{jobRunId}-driver` and writes the job's own output, a Python
+/// traceback included, to `/output` (its `/error` holds Spark's log4j lines): for a 5.0 run
+/// those come first, `/output` before `/error`. Sources: Glue developer guide, "Logging for
+/// AWS Glue jobs" and "Enabling continuous logging"; the team's contract for Glue 5.0's names.
 pub fn log_locations(run: &JobRun) -> Vec<(String, String)> {
     let argument = |key: &str| {
         run.arguments()
@@ -46,20 +49,29 @@ pub fn log_locations(run: &JobRun) -> Vec<(String, String)> {
         .or(run.log_group_name())
         .unwrap_or(DEFAULT_LOG_GROUP)
         .trim_end_matches('/');
-    let stream = format!(
-        "{}{run_id}",
-        argument("--custom-logStream-prefix").unwrap_or_default()
-    );
-    let mut locations = vec![
-        (format!("{base}/error"), stream.clone()),
-        (format!("{base}/output"), stream),
-    ];
+    let prefix = argument("--custom-logStream-prefix").unwrap_or_default();
+    let stream = format!("{prefix}{run_id}");
+    let mut locations = Vec::new();
+    if writes_driver_streams(run.glue_version()) {
+        let driver = format!("{stream}-driver");
+        locations.push((format!("{base}/output"), driver.clone()));
+        locations.push((format!("{base}/error"), driver));
+    }
+    locations.push((format!("{base}/error"), stream.clone()));
+    locations.push((format!("{base}/output"), stream));
     if argument("--enable-continuous-cloudwatch-log") == Some("true") {
         let group = argument("--continuous-log-logGroup").unwrap_or(CONTINUOUS_LOG_GROUP);
         let prefix = argument("--continuous-log-logStreamPrefix").unwrap_or_default();
         locations.push((group.to_owned(), format!("{prefix}{run_id}-driver")));
     }
     locations
+}
+
+/// Glue 5.0 and later name a driver's streams `{jobRunId}-driver`.
+fn writes_driver_streams(glue_version: Option<&str>) -> bool {
+    glue_version
+        .and_then(|version| version.split('.').next()?.parse::<u32>().ok())
+        .is_some_and(|major| major >= 5)
 }
 
 /// A line cut to [`MAX_LINE_CHARS`] characters, marked where it was cut.
@@ -106,49 +118,94 @@ pub fn select_lines(messages: &[String], secrets: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The diagnosis of a failed run, or why there is none (for a warning of the function's own).
+/// How many pages of one stream are read back: CloudWatch Logs may answer a page without
+/// events and a token for the one before it, which is not the stream's end.
+const PAGES_READ: usize = 5;
+
+/// A stream's last events, read back past pages without events; none when the stream does
+/// not exist.
+async fn last_messages(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    log_group: &str,
+    log_stream: &str,
+) -> Result<Option<Vec<String>>, String> {
+    let mut token: Option<String> = None;
+    for _ in 0..PAGES_READ {
+        let answer = logs
+            .get_log_events()
+            .log_group_name(log_group)
+            .log_stream_name(log_stream)
+            .start_from_head(false)
+            .limit(EVENTS_READ)
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        let page = match answer {
+            Ok(page) => page,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(error) => {
+                return Err(format!(
+                    "GetLogEvents on {log_group} failed: {}",
+                    error.code().unwrap_or("no answer")
+                ))
+            }
+        };
+        let messages: Vec<String> = page
+            .events
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| e.message)
+            .collect();
+        // The same token again is the stream's beginning: nothing before it.
+        let before = page
+            .next_backward_token
+            .filter(|next| Some(next) != token.as_ref());
+        match before {
+            Some(next) if messages.is_empty() => token = Some(next),
+            _ => return Ok(Some(messages)),
+        }
+    }
+    Ok(Some(Vec::new()))
+}
+
+/// The diagnosis of a failed run, or why there is none (for a warning of the function's own):
+/// from the first of its streams that holds a Python traceback, else the first with lines.
 pub async fn diagnose(
     logs: &aws_sdk_cloudwatchlogs::Client,
     region: &str,
     run: &JobRun,
 ) -> Result<Option<Diagnosis>, String> {
     let secrets = secrets_of(run);
+    let mut first_with_lines = None;
     for (log_group, log_stream) in log_locations(run) {
-        let answer = logs
-            .get_log_events()
-            .log_group_name(&log_group)
-            .log_stream_name(&log_stream)
-            .start_from_head(false)
-            .limit(EVENTS_READ)
-            .send()
-            .await;
-        let events = match answer {
-            Ok(output) => output.events.unwrap_or_default(),
-            Err(error) => {
-                let missing = error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception());
-                if missing {
-                    continue;
-                }
-                return Err(format!(
-                    "GetLogEvents on {log_group} failed: {}",
-                    error.code().unwrap_or("no answer")
-                ));
-            }
+        let Some(messages) = last_messages(logs, &log_group, &log_stream).await? else {
+            continue;
         };
-        let messages: Vec<String> = events.into_iter().filter_map(|e| e.message).collect();
         if messages.is_empty() {
             continue;
         }
-        return Ok(Some(Diagnosis {
+        let traceback = messages.iter().any(|m| m.contains(TRACEBACK_HEADER));
+        let found = (log_group, log_stream, messages);
+        if traceback {
+            first_with_lines = Some(found);
+            break;
+        }
+        first_with_lines.get_or_insert(found);
+    }
+    Ok(
+        first_with_lines.map(|(log_group, log_stream, messages)| Diagnosis {
             lines: select_lines(&messages, &secrets),
             logs_url: logs_url(region, &log_group, &log_stream),
             log_group,
             log_stream,
-        }));
-    }
-    Ok(None)
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -262,5 +319,16 @@ mod tests {
                 ("/team/continuous".to_owned(), "jr_3-driver".to_owned()),
             ]
         );
+        // Glue 5.0: the driver's own streams first, its output (where tracebacks go) first.
+        let five = JobRun::builder().id("jr_5").glue_version("5.0").build();
+        assert_eq!(
+            log_locations(&five)[..2],
+            [
+                ("/aws-glue/jobs/output".to_owned(), "jr_5-driver".to_owned()),
+                ("/aws-glue/jobs/error".to_owned(), "jr_5-driver".to_owned()),
+            ]
+        );
+        let four = JobRun::builder().id("jr_4").glue_version("4.0").build();
+        assert_eq!(log_locations(&four).len(), 2);
     }
 }

@@ -606,3 +606,80 @@ async fn a_waiting_run_says_why_it_waits() {
     assert_eq!(detail.chars().count(), 1_000);
     assert!(why.starts_with(&detail));
 }
+
+/// GetLogEvents of one stream of /aws-glue/jobs: these pages, newest first, each with a token
+/// for the page before it (the last one's token is its own: the stream's beginning).
+fn stream_pages(
+    group: &'static str,
+    stream: &'static str,
+    pages: &'static [&'static [&'static str]],
+) -> Rule {
+    let mut sequence = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .match_requests(move |input| {
+            input.log_group_name() == Some(group) && input.log_stream_name() == Some(stream)
+        })
+        .sequence();
+    for (index, page) in pages.iter().enumerate() {
+        sequence = sequence.output(move || {
+            let mut output =
+                aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput::builder()
+                    .next_backward_token(format!("b/{}", (index + 1).min(pages.len() - 1)));
+            for message in *page {
+                output = output.events(
+                    aws_sdk_cloudwatchlogs::types::OutputLogEvent::builder()
+                        .message(*message)
+                        .timestamp(1_795_867_500_000)
+                        .build(),
+                );
+            }
+            output.build()
+        });
+    }
+    sequence.build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_glue_5_run_s_traceback_is_read_from_its_driver_output_past_empty_pages() {
+    let get = mock!(Client::get_job_run).then_output(|| {
+        let mut run = failed_run_with_secrets(JobRunState::Failed);
+        run.glue_version = Some("5.0".to_owned());
+        GetJobRunOutput::builder().job_run(run).build()
+    });
+    // Spark's log4j lines in /error; the traceback in /output, behind a page without events.
+    let output_stream = stream_pages("/aws-glue/jobs/output", "jr_9-driver", &[&[], DRIVER_LOG]);
+    let error_stream = stream_pages(
+        "/aws-glue/jobs/error",
+        "jr_9-driver",
+        &[&[
+            "INFO log4j: SparkContext started",
+            "WARN log4j: executor lost",
+        ]],
+    );
+    let logs = logs_client(&[&output_stream, &error_stream, &no_log_group()]);
+    let env = env(&[&get]).with_logs(logs);
+    let output = poll::handle(
+        &env,
+        event(json!({"runId": "nightly-sales/jr_9", "maxRetries": 0})),
+    )
+    .await
+    .unwrap();
+    let diagnosis = output.diagnosis.unwrap();
+    assert_eq!(
+        (diagnosis.log_group.as_str(), diagnosis.log_stream.as_str()),
+        ("/aws-glue/jobs/output", "jr_9-driver")
+    );
+    assert!(
+        diagnosis
+            .lines
+            .iter()
+            .any(|l| l.contains("AnalysisException")),
+        "{:?}",
+        diagnosis.lines
+    );
+    assert!(diagnosis
+        .lines
+        .iter()
+        .all(|l| !l.contains("canary-secret-7d41")));
+    assert_eq!(output_stream.num_calls(), 2, "the empty page is read past");
+    assert_eq!(error_stream.num_calls(), 0, "the traceback was found first");
+}
