@@ -78,8 +78,9 @@ def test_a_queued_run_waits_with_its_state_detail_then_runs(account, limits):
 
 def test_a_run_queued_by_its_attribute_waits_with_its_state_detail_then_runs(account, limits):
     limits(maxConcurrentRuns=1)
-    first = _job(account, "e2e-attr-queue-a", 4)
-    queued = _job(account, "e2e-attr-queue-b", 0.5)
+    # The first holds the one slot long enough for polls of the second to see it wait.
+    first = _job(account, "e2e-attr-queue-a", 15)
+    queued = _job(account, "e2e-attr-queue-b", 4)
     first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}})
     _until(lambda: account.runs(first))
     queued_arn = account.start_execution(unique("exec"), {
@@ -92,12 +93,16 @@ def test_a_run_queued_by_its_attribute_waits_with_its_state_detail_then_runs(acc
         outputs = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
                    for e in account.history(queued_arn) if e["type"] == "LambdaFunctionSucceeded"]
         return [o for o in outputs if o.get("stateDetail")]
-    _until(polls_while_waiting)
+    _until(polls_while_waiting, seconds=60)
     polled = polls_while_waiting()
     assert polled[0]["glueState"] == "WAITING" and polled[0]["status"] == "Starting", polled[0]
     assert "waiting for resources" in polled[0]["stateDetail"], polled[0]
     assert account.wait(queued_arn, timeout=120)["status"] == "SUCCEEDED"
     assert account.wait(first_arn, timeout=60)["status"] == "SUCCEEDED"
+    # Then it ran: WAITING, RUNNING, SUCCEEDED, as the polls saw it.
+    seen = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"]).get("glueState")
+            for e in account.history(queued_arn) if e["type"] == "LambdaFunctionSucceeded"]
+    assert seen.index("WAITING") < seen.index("RUNNING") < seen.index("SUCCEEDED"), seen
     [request] = [b for b in account.requests("StartJobRun") if b["JobName"] == queued]
     assert request["JobRunQueuingEnabled"] is True
     assert lambda_failures(account.history(queued_arn)) == [], "queued, never refused"
