@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_glue::operation::get_job::GetJobOutput;
+use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::operation::start_job_run::{StartJobRunInput, StartJobRunOutput};
 use aws_sdk_glue::types::{Job, JobRun, JobRunState};
@@ -16,6 +17,7 @@ use aws_smithy_types::DateTime;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use polysync_glue::aws::Clock;
 use polysync_glue::config::Config;
+use polysync_glue::event::PollOutput;
 use polysync_glue::{PolysyncError, Services};
 use serde_json::{json, Value};
 
@@ -255,4 +257,17 @@ pub fn env_of_ended_execution(rules: &[&Rule]) -> Services {
 /// The services of a poll test whose failed run left no error log.
 pub fn env_without_error_log(rules: &[&Rule]) -> Services {
     env(rules).with_logs(logs_client(&[&no_log_group()]))
+}
+
+/// GetJobRun answers with this run, however often it is asked.
+pub fn answers_run(run: JobRun) -> Rule {
+    mock!(Client::get_job_run)
+        .then_output(move || GetJobRunOutput::builder().job_run(run.clone()).build())
+}
+
+/// What poll answers to this event, which it must take.
+pub async fn poll_of(env: &Services, payload: Value) -> PollOutput {
+    polysync_glue::poll::handle(env, event(payload))
+        .await
+        .unwrap_or_else(|e| panic!("poll refused: {e}"))
 }

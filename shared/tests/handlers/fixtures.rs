@@ -53,11 +53,7 @@ async fn every_fixture_runs_through_its_function() {
                 .job_runs(run_in(JobRunState::Running))
                 .build()
         });
-        let get_run = mock!(Client::get_job_run).then_output(|| {
-            GetJobRunOutput::builder()
-                .job_run(run_in(JobRunState::Running))
-                .build()
-        });
+        let get_run = answers_run(run_in(JobRunState::Running));
         let stop = mock!(Client::batch_stop_job_run)
             .then_output(|| BatchStopJobRunOutput::builder().build());
         let jobs = mock!(Client::get_jobs).then_output(|| {
@@ -190,11 +186,7 @@ fn run_in(state: JobRunState) -> JobRun {
 
 #[tokio::test(start_paused = true)]
 async fn the_poll_fixture_reads_its_run() {
-    let get = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(run_in(JobRunState::Running))
-            .build()
-    });
+    let get = answers_run(run_in(JobRunState::Running));
     let output = poll::handle(&env(&[&get]), event(fixture("poll.json")))
         .await
         .unwrap();

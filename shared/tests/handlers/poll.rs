@@ -14,6 +14,9 @@ use polysync_glue::poll;
 use polysync_glue::status::RunStatus;
 use serde_json::{json, Value};
 
+use aws_sdk_cloudwatchlogs::operation::get_log_events::builders::GetLogEventsOutputBuilder;
+use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
+
 use crate::common::*;
 
 fn failed_run_with_secrets(state: JobRunState) -> JobRun {
@@ -38,18 +41,20 @@ fn log_events(rule_messages: &'static [&'static str]) -> Rule {
                 && input.log_stream_name() == Some("jr_9")
                 && input.start_from_head() == Some(false)
         })
-        .then_output(move || {
-            let mut output =
-                aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput::builder();
-            for message in rule_messages {
-                output = output.events(
-                    aws_sdk_cloudwatchlogs::types::OutputLogEvent::builder()
-                        .message(*message)
-                        .timestamp(1_795_867_500_000)
-                        .build(),
-                );
-            }
-            output.build()
+        .then_output(move || log_page(rule_messages).build())
+}
+
+/// A GetLogEvents page of these messages.
+fn log_page(messages: &[&str]) -> GetLogEventsOutputBuilder {
+    messages
+        .iter()
+        .fold(GetLogEventsOutput::builder(), |page, message| {
+            page.events(
+                aws_sdk_cloudwatchlogs::types::OutputLogEvent::builder()
+                    .message(*message)
+                    .timestamp(1_795_867_500_000)
+                    .build(),
+            )
         })
 }
 
@@ -105,9 +110,7 @@ async fn reads_are_retried_through_throttling_by_the_sdk() {
         })
         .build();
     let env = env(&[&rule]);
-    let output = poll::handle(&env, event(json!({"runId": "j/jr_1"})))
-        .await
-        .unwrap();
+    let output = poll_of(&env, json!({"runId": "j/jr_1"})).await;
     assert_eq!(output.status, RunStatus::Running);
     assert_eq!(rule.num_calls(), 3);
 }
@@ -212,9 +215,7 @@ async fn poll_reports_failure_messages_and_the_timeout_hint() {
         GetJobRunOutput::builder().job_run(run).build()
     });
     let env = env_without_error_log(&[&rule]);
-    let output = poll::handle(&env, event(json!({"runId": "j/jr_1"})))
-        .await
-        .unwrap();
+    let output = poll_of(&env, json!({"runId": "j/jr_1"})).await;
     let message = output.error_message.unwrap();
     assert!(
         message.starts_with("Job run exceeded its timeout"),
@@ -262,11 +263,7 @@ async fn poll_of_an_unknown_run_and_a_bad_run_id() {
 
 #[tokio::test(start_paused = true)]
 async fn poll_follows_glue_retry_attempts_to_the_newest() {
-    let get = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(failed_run("jr_0", 0, None, 30))
-            .build()
-    });
+    let get = answers_run(failed_run("jr_0", 0, None, 30));
     let runs = mock!(Client::get_job_runs).then_output(|| {
         GetJobRunsOutput::builder()
             .job_runs(
@@ -282,12 +279,11 @@ async fn poll_follows_glue_retry_attempts_to_the_newest() {
             .build()
     });
     let env = env(&[&get, &runs]);
-    let output = poll::handle(
+    let output = poll_of(
         &env,
-        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 2})),
+        json!({"runId": "nightly-sales/jr_0", "maxRetries": 2}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         output.run_id, "nightly-sales/jr_2",
         "runId moves to the newest attempt"
@@ -299,18 +295,12 @@ async fn poll_follows_glue_retry_attempts_to_the_newest() {
 
 #[tokio::test(start_paused = true)]
 async fn without_the_max_retries_start_told_poll_reads_them_from_the_definition() {
-    let get = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(failed_run("jr_0", 0, None, 30))
-            .build()
-    });
+    let get = answers_run(failed_run("jr_0", 0, None, 30));
     let none_yet = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
     let no_retries = get_job_rule(Job::builder().name("nightly-sales").max_retries(0).build());
     let env = env_without_error_log(&[&get, &none_yet, &no_retries]);
     // A poll called with just a runId, of a job without retries: failed at once.
-    let alone = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
-        .await
-        .unwrap();
+    let alone = poll_of(&env, json!({"runId": "nightly-sales/jr_0"})).await;
     assert_eq!((alone.status, alone.terminal), (RunStatus::Failed, true));
     assert_eq!(alone.error_message.as_deref(), Some("jr_0 failed"));
     assert_eq!(no_retries.num_calls(), 1, "it read the definition");
@@ -319,38 +309,30 @@ async fn without_the_max_retries_start_told_poll_reads_them_from_the_definition(
     // Of a job that retries: the retry attempt is awaited.
     let one_retry = get_job_rule(Job::builder().name("nightly-sales").max_retries(1).build());
     let env = env_without_error_log(&[&get, &none_yet, &one_retry]);
-    let alone = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_0"})))
-        .await
-        .unwrap();
+    let alone = poll_of(&env, json!({"runId": "nightly-sales/jr_0"})).await;
     assert_eq!((alone.status, alone.terminal), (RunStatus::Starting, false));
     assert_eq!(none_yet.num_calls(), 1, "it looked for the retry attempt");
 
     // Told by start, poll never reads the definition.
-    let told = poll::handle(
+    let told = poll_of(
         &env,
-        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 0})),
+        json!({"runId": "nightly-sales/jr_0", "maxRetries": 0}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!((told.status, told.terminal), (RunStatus::Failed, true));
     assert_eq!(one_retry.num_calls(), 1, "no second GetJob");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failure_without_retries_left_is_final() {
-    let get = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(failed_run("jr_1", 1, Some("jr_0"), 5))
-            .build()
-    });
+    let get = answers_run(failed_run("jr_1", 1, Some("jr_0"), 5));
     let runs = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
     let env = env_without_error_log(&[&get, &runs]);
-    let output = poll::handle(
+    let output = poll_of(
         &env,
-        event(json!({"runId": "nightly-sales/jr_1", "maxRetries": 1})),
+        json!({"runId": "nightly-sales/jr_1", "maxRetries": 1}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
     assert_eq!(output.error_message.as_deref(), Some("jr_1 failed"));
     assert_eq!(runs.num_calls(), 0, "no retry left: no search");
@@ -363,18 +345,13 @@ async fn a_retry_glue_has_yet_to_start_keeps_the_loop_polling_for_a_while() {
             .job_runs(failed_run("jr_0", 0, None, 5))
             .build()
     });
-    let recent = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(failed_run("jr_0", 0, None, 5))
-            .build()
-    });
+    let recent = answers_run(failed_run("jr_0", 0, None, 5));
     let env_recent = env_without_error_log(&[&recent, &runs]);
-    let output = poll::handle(
+    let output = poll_of(
         &env_recent,
-        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 1})),
+        json!({"runId": "nightly-sales/jr_0", "maxRetries": 1}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         (output.status, output.terminal),
         (RunStatus::Starting, false)
@@ -384,18 +361,13 @@ async fn a_retry_glue_has_yet_to_start_keeps_the_loop_polling_for_a_while() {
     assert_eq!(output.next_poll_seconds, 15);
 
     // A retry that never came within the grace period: the failure is final.
-    let old = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(failed_run("jr_0", 0, None, poll::RETRY_GRACE_SECONDS + 1))
-            .build()
-    });
+    let old = answers_run(failed_run("jr_0", 0, None, poll::RETRY_GRACE_SECONDS + 1));
     let env_old = env_without_error_log(&[&old, &runs]);
-    let output = poll::handle(
+    let output = poll_of(
         &env_old,
-        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 1})),
+        json!({"runId": "nightly-sales/jr_0", "maxRetries": 1}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
 }
 
@@ -413,12 +385,11 @@ async fn a_failed_attempt_without_completed_on_ages_from_its_last_modification()
         .then_output(move || GetJobRunOutput::builder().job_run(stale.clone()).build());
     let runs = mock!(Client::get_job_runs).then_output(|| GetJobRunsOutput::builder().build());
     let env = env_without_error_log(&[&get, &runs]);
-    let output = poll::handle(
+    let output = poll_of(
         &env,
-        event(json!({"runId": "nightly-sales/jr_0", "maxRetries": 1})),
+        json!({"runId": "nightly-sales/jr_0", "maxRetries": 1}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         (output.status, output.terminal),
         (RunStatus::Failed, true),
@@ -433,19 +404,14 @@ async fn a_failed_run_carries_its_error_log_redacted_and_what_it_used() {
         JobRunState::Timeout,
         JobRunState::Error,
     ] {
-        let get = mock!(Client::get_job_run).then_output(move || {
-            GetJobRunOutput::builder()
-                .job_run(failed_run_with_secrets(state.clone()))
-                .build()
-        });
+        let get = answers_run(failed_run_with_secrets(state.clone()));
         let logs = log_events(DRIVER_LOG);
         let env = env(&[&get]).with_logs(logs_client(&[&logs]));
-        let output = poll::handle(
+        let output = poll_of(
             &env,
-            event(json!({"runId": "nightly-sales/jr_9", "maxRetries": 0})),
+            json!({"runId": "nightly-sales/jr_9", "maxRetries": 0}),
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(output.status, RunStatus::Failed);
         let diagnosis = output.diagnosis.clone().expect("a diagnosis");
         assert_eq!(diagnosis.log_group, "/aws-glue/jobs/error");
@@ -473,11 +439,7 @@ async fn a_failed_run_carries_its_error_log_redacted_and_what_it_used() {
 
 #[tokio::test(start_paused = true)]
 async fn an_unreadable_log_gives_no_diagnosis_and_the_same_outcome() {
-    let get = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(failed_run_with_secrets(JobRunState::Failed))
-            .build()
-    });
+    let get = answers_run(failed_run_with_secrets(JobRunState::Failed));
     let denied = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
         .sequence()
         .http_status(
@@ -488,12 +450,11 @@ async fn an_unreadable_log_gives_no_diagnosis_and_the_same_outcome() {
         .build();
     for logs in [logs_client(&[&denied]), logs_client(&[&no_log_group()])] {
         let env = env(&[&get]).with_logs(logs);
-        let output = poll::handle(
+        let output = poll_of(
             &env,
-            event(json!({"runId": "nightly-sales/jr_9", "maxRetries": 0})),
+            json!({"runId": "nightly-sales/jr_9", "maxRetries": 0}),
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!((output.status, output.terminal), (RunStatus::Failed, true));
         assert_eq!(output.diagnosis, None);
         assert_eq!(output.dpu_seconds, Some(1200.0));
@@ -505,15 +466,9 @@ async fn a_run_that_did_not_fail_reads_no_log() {
     let logs = log_events(DRIVER_LOG);
     for state in [JobRunState::Succeeded, JobRunState::Running] {
         let ended = state == JobRunState::Succeeded;
-        let get = mock!(Client::get_job_run).then_output(move || {
-            GetJobRunOutput::builder()
-                .job_run(failed_run_with_secrets(state.clone()))
-                .build()
-        });
+        let get = answers_run(failed_run_with_secrets(state.clone()));
         let env = env(&[&get]).with_logs(logs_client(&[&logs]));
-        let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_9"})))
-            .await
-            .unwrap();
+        let output = poll_of(&env, json!({"runId": "nightly-sales/jr_9"})).await;
         assert_eq!(output.diagnosis, None);
         assert_eq!(output.dpu_seconds.is_some(), ended);
     }
@@ -560,19 +515,14 @@ async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
     let fourth = poll_after(3).await;
     assert_eq!((fourth.polls, fourth.continue_as_child), (4, true));
     // Without a budget (a poll called alone), never.
-    let alone = poll::handle(
+    let alone = poll_of(
         &services,
-        event(json!({"runId": "nightly-sales/jr_1", "polls": 5000})),
+        json!({"runId": "nightly-sales/jr_1", "polls": 5000}),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(!alone.continue_as_child);
     // A run over ends where it is: nothing to hand over.
-    let done = mock!(Client::get_job_run).then_output(|| {
-        GetJobRunOutput::builder()
-            .job_run(run("jr_1", JobRunState::Succeeded))
-            .build()
-    });
+    let done = answers_run(run("jr_1", JobRunState::Succeeded));
     let over = poll::handle(
         &env(&[&done]),
         event(json!({"runId": "nightly-sales/jr_1", "polls": 3, "historyBudget": 60})),
@@ -595,9 +545,7 @@ async fn a_waiting_run_says_why_it_waits() {
         GetJobRunOutput::builder().job_run(run).build()
     });
     let env = env(&[&get]);
-    let output = poll::handle(&env, event(json!({"runId": "nightly-sales/jr_1"})))
-        .await
-        .unwrap();
+    let output = poll_of(&env, json!({"runId": "nightly-sales/jr_1"})).await;
     assert_eq!(
         (output.status, output.terminal),
         (RunStatus::Starting, false)
@@ -621,18 +569,9 @@ fn stream_pages(
         .sequence();
     for (index, page) in pages.iter().enumerate() {
         sequence = sequence.output(move || {
-            let mut output =
-                aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput::builder()
-                    .next_backward_token(format!("b/{}", (index + 1).min(pages.len() - 1)));
-            for message in *page {
-                output = output.events(
-                    aws_sdk_cloudwatchlogs::types::OutputLogEvent::builder()
-                        .message(*message)
-                        .timestamp(1_795_867_500_000)
-                        .build(),
-                );
-            }
-            output.build()
+            log_page(page)
+                .next_backward_token(format!("b/{}", (index + 1).min(pages.len() - 1)))
+                .build()
         });
     }
     sequence.build()
@@ -657,12 +596,11 @@ async fn a_glue_5_run_s_traceback_is_read_from_its_driver_output_past_empty_page
     );
     let logs = logs_client(&[&output_stream, &error_stream, &no_log_group()]);
     let env = env(&[&get]).with_logs(logs);
-    let output = poll::handle(
+    let output = poll_of(
         &env,
-        event(json!({"runId": "nightly-sales/jr_9", "maxRetries": 0})),
+        json!({"runId": "nightly-sales/jr_9", "maxRetries": 0}),
     )
-    .await
-    .unwrap();
+    .await;
     let diagnosis = output.diagnosis.unwrap();
     assert_eq!(
         (diagnosis.log_group.as_str(), diagnosis.log_stream.as_str()),
