@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use aws_sdk_cloudwatchlogs::operation::get_log_events::builders::GetLogEventsOutputBuilder;
+use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
 use aws_sdk_glue::types::{Job, JobRun, JobRunState, WorkerType};
@@ -13,9 +15,6 @@ use polysync_glue::aws::OPERATION_TIMEOUT;
 use polysync_glue::poll;
 use polysync_glue::status::RunStatus;
 use serde_json::{json, Value};
-
-use aws_sdk_cloudwatchlogs::operation::get_log_events::builders::GetLogEventsOutputBuilder;
-use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 
 use crate::common::*;
 
