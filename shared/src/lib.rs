@@ -16,6 +16,7 @@ pub mod monitor;
 pub mod poll;
 pub mod polling;
 pub mod run_id;
+pub mod run_metrics;
 pub mod start;
 pub mod status;
 pub mod usage;

@@ -14,6 +14,7 @@ use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::monitor::monitor_url;
 use crate::polling::{project_shape, PollTiming};
 use crate::run_id::RunId;
+use crate::run_metrics::ended_run_document;
 use crate::status::{is_retried_by_glue, is_terminal, RunStatus};
 use crate::usage::dpu_seconds;
 
@@ -73,6 +74,11 @@ pub async fn handle(
         (output, run)
     };
     let output = within_cause_limit(with_diagnosis(env, deadline, output, &last).await);
+    // The ended run's figures, as CloudWatch metrics in the log (embedded metric format).
+    let now_ms = env.clock.now().to_millis().unwrap_or(now_secs * 1000);
+    if let Some(document) = ended_run_document(&run_id.job_name, &output, &last, now_ms) {
+        println!("{document}");
+    }
     Ok(counted(output, &request))
 }
 
