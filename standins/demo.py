@@ -69,6 +69,14 @@ def follow(product: LocalProduct, job: str, job_input: dict) -> None:
             print(f"  logs         {diagnosis['logsUrl']}")
         print(f"  used         {result.get('dpuSeconds')} DPU-seconds ({result.get('dpuSecondsSource')})")
     print(f"Monitor: {result.get('monitorUrl')}")
+    if execution["status"] != "SUCCEEDED":
+        time.sleep(1)  # SNS hands the message to the subscribed queue
+        for message in product.notifications():
+            if message.get("MessageAttributes", {}).get("job", {}).get("Value") == job:
+                print("\nThe message the stack's topic sent, as a subscriber reads it in a mail:")
+                print(f"  Subject: {message['Subject']}\n")
+                for line in message["Message"].splitlines():
+                    print(f"  {line}")
     runs = product.runs(job)
     print(f"Glue runs of {job}: {len(runs)} ({', '.join(r['JobRunState'] for r in runs)})")
 

@@ -119,11 +119,12 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def definition_with_substitutions() -> str:
+def definition_with_substitutions(topic_arn: str) -> str:
     """The ASL as SAM deploys it: every ${...} replaced by its DefinitionSubstitutions value."""
     text = (ROOT / "statemachine" / "glue-job.asl.json").read_text()
     for placeholder, binary in FUNCTIONS.items():
         text = text.replace("${" + placeholder + "}", function_arn(binary))
+    text = text.replace("${NotificationTopicArn}", topic_arn)
     if "${" in text:
         raise ValueError("the ASL has a ${...} without a local substitution")
     return text
@@ -146,6 +147,16 @@ class LocalProduct:
             self.glue = session.client("glue", endpoint_url=self.url, config=config)
             self.sfn = session.client("stepfunctions", endpoint_url=self.url, config=config)
             self.lambda_ = session.client("lambda", endpoint_url=self.url, config=config)
+            self.sns = session.client("sns", endpoint_url=self.url, config=config)
+            self.sqs = session.client("sqs", endpoint_url=self.url, config=config)
+            # The stack's topic, and a queue subscribed to it that a test reads as a mailbox.
+            self.topic_arn = self.sns.create_topic(Name="polysync-glue-notifications")["TopicArn"]
+            self._mailbox = self.sqs.create_queue(QueueName="polysync-glue-mailbox")["QueueUrl"]
+            mailbox_arn = self.sqs.get_queue_attributes(
+                QueueUrl=self._mailbox, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=mailbox_arn)
+            self._received: list[dict[str, Any]] = []
             self.state_machine_arn = self.create_state_machine("polysync-glue-job")
         except BaseException:
             # The error names a log in self.logs: keep it.
@@ -297,14 +308,14 @@ class LocalProduct:
 
     def create_state_machine(
         self, name: str, timeout_seconds: int | None = None, history_budget: int | None = None,
-        quick_faults: bool = False,
+        quick_faults: bool = False, topic_arn: str | None = None,
     ) -> str:
         """The real ASL; `timeout_seconds` adds a TimeoutSeconds, as a deployment may;
         `history_budget` lowers the definition's own setting (the poll task's historyBudget), so
         that a run of seconds is followed across child executions; `quick_faults` shortens every
         retry interval and fault round to a second, so a test sees the hour's rounds in seconds
         (the hour itself is proven on the real definition by the crate's unit tests)."""
-        text = definition_with_substitutions()
+        text = definition_with_substitutions(topic_arn or self.topic_arn)
         if quick_faults:
             text = text.replace("States.MathRandom(300, 420)", "States.MathRandom(1, 2)")
         definition = json.loads(text)
@@ -320,6 +331,18 @@ class LocalProduct:
         return self.sfn.create_state_machine(
             name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/polysync-glue-job"
         )["stateMachineArn"]
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every message the topic has delivered so far: its Subject, Message and
+        MessageAttributes as SNS hands them to a subscribed queue."""
+        while True:
+            answer = self.sqs.receive_message(QueueUrl=self._mailbox, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                return list(self._received)
+            for message in messages:
+                self._received.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self._mailbox, ReceiptHandle=message["ReceiptHandle"])
 
     def start_execution(self, name: str, job_input: dict[str, Any], state_machine_arn: str | None = None) -> str:
         return self.sfn.start_execution(

@@ -138,6 +138,10 @@ pub struct PollEvent {
     /// The start output's: the job's MaxRetries (poll reads the definition without it).
     #[serde(default)]
     pub max_retries: Option<i32>,
+    /// The execution following the run (`$$.Execution.Id`), for the link a notification
+    /// carries.
+    #[serde(default)]
+    pub execution_id: Option<String>,
     /// How many polls this execution made before this one (the state machine counts them).
     #[serde(default)]
     pub polls: Option<u64>,
@@ -172,6 +176,21 @@ pub struct PollOutput {
     pub polls: u64,
     /// The execution's history is nearly full: a child execution follows the run from here.
     pub continue_as_child: bool,
+    /// What the state machine sends to its topic when the run ended otherwise than Success:
+    /// none while it runs or once it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Notification>,
+}
+
+/// A message for the notification topic: read at a glance, never an argument value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// ASCII, one line, under 100 characters (SNS `Subject`).
+    pub subject: String,
+    pub message: String,
+    /// The job's name, a message attribute for subscription filters.
+    pub job: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

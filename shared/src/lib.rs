@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod history;
 pub mod monitor;
+pub mod notification;
 pub mod poll;
 pub mod polling;
 pub mod run_id;

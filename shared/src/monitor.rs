@@ -39,6 +39,15 @@ pub fn monitor_url(region: &str, job_name: &str, job_run_id: &str) -> String {
     )
 }
 
+/// The Step Functions console's page of an execution.
+pub fn execution_url(region: &str, execution_arn: &str) -> String {
+    format!(
+        "https://{region}.{domain}/states/home?region={region}#/v2/executions/details/{arn}",
+        domain = console_domain(region),
+        arn = utf8_percent_encode(execution_arn, PATH_SEGMENT),
+    )
+}
+
 /// The CloudWatch console's link to a log stream. Its fragment route takes each name
 /// percent-encoded, with that encoding's `%` written `$25` (so `/` is `$252F`).
 pub fn logs_url(region: &str, log_group: &str, log_stream: &str) -> String {

@@ -12,6 +12,7 @@ use crate::diagnosis::diagnose;
 use crate::error::PolysyncError;
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::monitor::monitor_url;
+use crate::notification;
 use crate::polling::{project_shape, PollTiming};
 use crate::run_id::RunId;
 use crate::run_metrics::ended_run_document;
@@ -73,7 +74,15 @@ pub async fn handle(
         let output = poll_output(&env.region, timing, &run_id, &run, now_secs);
         (output, run)
     };
-    let output = within_cause_limit(with_diagnosis(env, deadline, output, &last).await);
+    let mut output = with_diagnosis(env, deadline, output, &last).await;
+    output.notification = notification::ended_run(
+        &output,
+        &last,
+        &run_id.job_name,
+        &env.region,
+        request.execution_id.as_deref(),
+    );
+    let output = within_cause_limit(output);
     // The ended run's figures, as CloudWatch metrics in the log (embedded metric format).
     let now_ms = env.clock.now().to_millis().unwrap_or(now_secs * 1000);
     if let Some(document) = ended_run_document(&run_id.job_name, &output, &last, now_ms) {
@@ -105,7 +114,7 @@ pub fn within_cause_limit(mut output: PollOutput) -> PollOutput {
         }
         let excess = size(&output) - OUTPUT_BUDGET_CHARS;
         match output.error_message.as_mut() {
-            Some(message) if message.chars().count() > SHORTEST_ERROR_MESSAGE_CHARS => {
+            Some(message) if message.chars().count() > CUT_TO_CHARS => {
                 // A character may take up to six in JSON (\u001b): cut at least the excess.
                 let keep = message
                     .chars()
@@ -115,13 +124,28 @@ pub fn within_cause_limit(mut output: PollOutput) -> PollOutput {
                 *message = message.chars().take(keep).collect();
                 message.push_str(CUT_MARK);
             }
-            _ => break,
+            _ => match output.notification.as_mut() {
+                // Last, the notification's body: the message is still sent, shorter.
+                Some(note) if note.message.chars().count() > CUT_TO_CHARS => {
+                    let keep = note
+                        .message
+                        .chars()
+                        .count()
+                        .saturating_sub(excess + CUT_MARK.len())
+                        .max(SHORTEST_ERROR_MESSAGE_CHARS);
+                    note.message = note.message.chars().take(keep).collect();
+                    note.message.push_str(CUT_MARK);
+                }
+                _ => break,
+            },
         }
     }
     output
 }
 
 const CUT_MARK: &str = " [cut to fit Step Functions' cause limit]";
+/// What a cut text is at the shortest: it is not cut again, so the loop ends.
+const CUT_TO_CHARS: usize = SHORTEST_ERROR_MESSAGE_CHARS + CUT_MARK.len();
 
 /// Counts this poll in its execution, and hands a live run to a child execution before the
 /// execution's history would pass its budget (docs/interface.md, "The state machine").
@@ -253,6 +277,7 @@ pub fn poll_output(
         dpu_seconds_source: used.map(|(_, source)| source),
         polls: 1,
         continue_as_child: false,
+        notification: None,
     }
 }
 
@@ -292,7 +317,13 @@ mod tests {
         let lines: Vec<String> = (0..20)
             .map(|n| format!("{n:02}{}", "\u{1b}".repeat(498)))
             .collect();
-        let output = within_cause_limit(failed_output("E".repeat(100_000), lines));
+        let mut output = failed_output("E".repeat(100_000), lines);
+        output.notification = Some(crate::event::Notification {
+            subject: "Polysync: Glue job nightly-sales failed".to_owned(),
+            message: "\u{1b}".repeat(50_000),
+            job: "nightly-sales".to_owned(),
+        });
+        let output = within_cause_limit(output);
         assert!(
             cause_chars(&output) <= CAUSE_LIMIT_CHARS - 512,
             "{}",
@@ -302,6 +333,8 @@ mod tests {
         assert!(diagnosis.lines.is_empty() || diagnosis.lines.last().unwrap().starts_with("19"));
         let message = output.error_message.unwrap();
         assert!(message.starts_with("EEEE") && message.ends_with(CUT_MARK));
+        // The notification is still sent, shorter.
+        assert!(output.notification.unwrap().message.ends_with(CUT_MARK));
     }
 
     #[test]

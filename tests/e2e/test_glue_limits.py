@@ -48,7 +48,9 @@ def _until(condition, seconds=30):
 
 def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account, limits, quick):
     limits(maxConcurrentRuns=1)
-    first, second = _job(account, "e2e-quota-a", 4), _job(account, "e2e-quota-b", 0.5)
+    # The first holds the one slot long enough that the second's start meets the quota, even
+    # on a slow machine.
+    first, second = _job(account, "e2e-quota-a", 12), _job(account, "e2e-quota-b", 0.5)
     first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}}, quick)
     _until(lambda: account.runs(first))
     second_arn = account.start_execution(unique("exec"), {"job": {"externalId": second}}, quick)

@@ -59,7 +59,12 @@ def test_polling_gives_up_only_after_its_rounds_and_then_stops_the_run(product):
     entered = states_entered(product.history(arn))
     # The first round and twelve more, then the run is stopped before the execution fails.
     assert (entered.count("FirstPollFault"), entered.count("AnotherPollFault")) == (1, 12)
-    assert entered[-2:] == ["CancelAbandonedRun", "PollGaveUp"]
+    # The run is stopped, the topic told, and the execution fails.
+    assert entered[-3:] == ["CancelAbandonedRun", "NotifyGaveUp", "PollGaveUp"]
+    told = [m for m in product.notifications()
+            if m.get("MessageAttributes", {}).get("status", {}).get("Value") == "PollGaveUp" and arn in m["Message"]]
+    assert len(told) == 1 and told[0]["Subject"] == "Polysync: polling gave up on a Glue run", told
+    assert "Lambda.TooManyRequestsException" in told[0]["Message"]
     deadline = time.monotonic() + 10
     while product.runs(job)[0]["JobRunState"] != "STOPPED":
         assert time.monotonic() < deadline, product.runs(job)[0]["JobRunState"]

@@ -25,6 +25,28 @@ def lambda_outputs(history):
     return [e["lambdaFunctionSucceededEventDetails"]["output"] for e in history if e["type"] == "LambdaFunctionSucceeded"]
 
 
+TABLE_NOT_FOUND = "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales` cannot be found."
+
+
+def run_to_end(product, prefix, script, parameters=(), state_machine_arn=None, **definition):
+    """A job of its own whose run follows `script`, and its execution followed to the end:
+    (job, execution ARN, the execution as DescribeExecution ends it)."""
+    job = unique(prefix)
+    product.create_job(job, **definition)
+    product.script(job, script)
+    job_input = {"job": {"externalId": job}, "parameters": list(parameters)}
+    arn = product.start_execution(unique("exec"), job_input, state_machine_arn)
+    return job, arn, product.wait(arn)
+
+
+def failed_with_canary(product, prefix, **definition):
+    """`run_to_end` of a run that fails with TABLE_NOT_FOUND, given the canary as a parameter
+    (its driver prints it, as a careless script does)."""
+    script = {"starting": 0.3, "running": 1, "end": "FAILED", "errorMessage": TABLE_NOT_FOUND}
+    canary = [{"name": "token", "direction": "Input", "value": CANARY}]
+    return run_to_end(product, prefix, script, canary, **definition)
+
+
 def test_success_ends_with_the_final_poll_and_one_glue_run(product):
     job = unique("e2e-success")
     product.create_job(job)
@@ -150,15 +172,7 @@ def test_the_execution_follows_glue_s_own_retry_attempt(product):
 
 
 def test_a_failed_run_s_cause_carries_its_error_log_without_a_secret(product):
-    job = unique("e2e-diagnosis")
-    product.create_job(job, WorkerType="G.1X", NumberOfWorkers=2)
-    product.script(job, {"starting": 0.3, "running": 1, "end": "FAILED",
-                         "errorMessage": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales` cannot be found."})
-    arn = product.start_execution(unique("exec"), {
-        "job": {"externalId": job},
-        "parameters": [{"name": "token", "direction": "Input", "value": CANARY}],
-    })
-    execution = product.wait(arn)
+    job, arn, execution = failed_with_canary(product, "e2e-diagnosis", WorkerType="G.1X", NumberOfWorkers=2)
     assert (execution["status"], execution["error"]) == ("FAILED", "Polysync.JobFailed")
     cause = json.loads(execution["cause"])
     diagnosis = cause["diagnosis"]
@@ -166,7 +180,7 @@ def test_a_failed_run_s_cause_carries_its_error_log_without_a_secret(product):
     assert diagnosis["logStream"] == cause["runId"].split("/")[-1]
     assert diagnosis["lines"][0] == "Traceback (most recent call last):"
     error = diagnosis["lines"][-1]
-    assert "AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] The table or view `sales` cannot be found." in error
+    assert f"AnalysisException: {TABLE_NOT_FOUND}" in error
     # The error quotes the job's arguments: the token's value is redacted, the key stays.
     assert f"--token {'****'}" in error, error
     assert diagnosis["logsUrl"].startswith("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:")

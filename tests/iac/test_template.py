@@ -48,7 +48,26 @@ def test_every_asl_placeholder_has_a_substitution_and_the_other_way_round():
     machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]
     assert machine["DefinitionUri"] == "statemachine/glue-job.asl.json"
     assert placeholders == set(machine["DefinitionSubstitutions"])
-    assert placeholders == {"StartFunctionArn", "PollFunctionArn", "CancelFunctionArn"}
+    assert placeholders == {"StartFunctionArn", "PollFunctionArn", "CancelFunctionArn", "NotificationTopicArn"}
+
+
+def test_the_state_machine_may_publish_to_its_topic_only():
+    machine = template()["Resources"]["GlueJobStateMachine"]["Properties"]
+    [publish] = [p for p in machine["Policies"] if "SNSPublishMessagePolicy" in p]
+    topic = publish["SNSPublishMessagePolicy"]["TopicName"]
+    assert topic["If"][0] == "CreatesNotificationTopic"
+    assert topic["If"][1] == {"GetAtt": "NotificationTopic.TopicName"}
+    topic_resource = template()["Resources"]["NotificationTopic"]
+    assert topic_resource["Properties"]["KmsMasterKeyId"] == "alias/aws/sns", "encrypted at rest"
+    asl = json.loads((ROOT / "statemachine" / "glue-job.asl.json").read_text())
+    publishers = [s for s in asl["States"].values() if s.get("Resource") == "arn:aws:states:::sns:publish"]
+    assert len(publishers) == 2
+    for state in publishers:
+        assert state["Parameters"]["TopicArn"] == "${NotificationTopicArn}"
+        # A message that cannot be sent never changes how the execution ends.
+        assert [c["ErrorEquals"] for c in state["Catch"]] == [["States.ALL"]]
+        assert state["Catch"][0]["Next"] == state["Next"]
+        assert state["ResultPath"] is None
 
 
 def test_the_asl_uses_jsonpath_and_names_the_contract_fail_states():

@@ -503,11 +503,11 @@ async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
     let poll_after = |polls: u64| {
         let services = &services;
         async move {
-            let body = json!({"runId": "nightly-sales/jr_1", "polls": polls, "historyBudget": 60});
+            let body = json!({"runId": "nightly-sales/jr_1", "polls": polls, "historyBudget": 65});
             poll::handle(services, event(body)).await.unwrap()
         }
     };
-    // 60 events: came in (12), four polls (28), three waits (6) and the longest way out (13)
+    // 65 events: came in (12), four polls (28), three waits (6) and the longest way out (19)
     // fit; a fifth turn would not.
     let third = poll_after(2).await;
     assert_eq!((third.polls, third.continue_as_child), (3, false));
