@@ -2,9 +2,6 @@
 //! than Success (docs/interface.md, "The state machine"): a subject naming the job and how it
 //! ended, a body a person reads at a glance, and never an argument value.
 
-use aws_sdk_glue::types::JobRun;
-
-use crate::diagnosis::redaction::{redact, secrets_of};
 use crate::event::{Notification, PollOutput};
 use crate::monitor::execution_url;
 use crate::status::RunStatus;
@@ -22,7 +19,6 @@ pub const MESSAGE_ERROR_CHARS: usize = 1_000;
 /// one that succeeded.
 pub fn ended_run(
     output: &PollOutput,
-    run: &JobRun,
     job_name: &str,
     region: &str,
     execution_id: Option<&str>,
@@ -38,11 +34,9 @@ pub fn ended_run(
         _ => format!("ended {state}"),
     };
     let mut message = format!("Glue job {job_name} {how}: its run ended {state}.\n");
+    // Redacted by poll already, as every text of the output.
     if let Some(error) = output.error_message.as_deref() {
-        let error: String = redact(error, &secrets_of(run))
-            .chars()
-            .take(MESSAGE_ERROR_CHARS)
-            .collect();
+        let error: String = error.chars().take(MESSAGE_ERROR_CHARS).collect();
         message.push_str(&format!("\nError: {error}\n"));
     }
     if let Some(diagnosis) = &output.diagnosis {
@@ -108,12 +102,12 @@ mod tests {
     use crate::poll::poll_output;
     use crate::polling::PollTiming;
     use crate::run_id::RunId;
-    use aws_sdk_glue::types::{JobRunState, WorkerType};
+    use aws_sdk_glue::types::{JobRun, JobRunState, WorkerType};
 
     const EXECUTION: &str =
         "arn:aws:states:us-east-1:123456789012:execution:polysync-glue-job:nightly-2026-11-28";
 
-    fn ended(state: JobRunState, job_name: &str) -> (PollOutput, JobRun) {
+    fn ended(state: JobRunState, job_name: &str) -> PollOutput {
         let run = JobRun::builder()
             .id("jr_1")
             .job_run_state(state)
@@ -136,13 +130,13 @@ mod tests {
             lines: (0..20).map(|n| format!("line {n:02}")).collect(),
             logs_url: "https://us-east-1.console.aws.amazon.com/cloudwatch/home".to_owned(),
         });
-        (output, run)
+        output
     }
 
     #[test]
     fn a_failed_run_s_message_is_read_at_a_glance_without_an_argument_value() {
-        let (output, run) = ended(JobRunState::Failed, "nightly-sales");
-        let note = ended_run(&output, &run, "nightly-sales", "us-east-1", Some(EXECUTION)).unwrap();
+        let output = ended(JobRunState::Failed, "nightly-sales");
+        let note = ended_run(&output, "nightly-sales", "us-east-1", Some(EXECUTION)).unwrap();
         assert_eq!(note.subject, "Polysync: Glue job nightly-sales failed");
         assert_eq!(note.job, "nightly-sales");
         let body = &note.message;
@@ -175,25 +169,23 @@ mod tests {
             (JobRunState::Stopped, "Polysync: Glue job j was stopped"),
             (JobRunState::Expired, "Polysync: Glue job j ended EXPIRED"),
         ] {
-            let (output, run) = ended(state, "j");
+            let output = ended(state, "j");
             assert_eq!(
-                ended_run(&output, &run, "j", "us-east-1", None)
-                    .unwrap()
-                    .subject,
+                ended_run(&output, "j", "us-east-1", None).unwrap().subject,
                 subject
             );
         }
         for state in [JobRunState::Succeeded, JobRunState::Running] {
-            let (output, run) = ended(state, "j");
-            assert_eq!(ended_run(&output, &run, "j", "us-east-1", None), None);
+            let output = ended(state, "j");
+            assert_eq!(ended_run(&output, "j", "us-east-1", None), None);
         }
     }
 
     #[test]
     fn the_subject_is_ascii_and_under_100_characters_whatever_the_job_s_name() {
         let long = format!("nächtlich-{}", "x".repeat(300));
-        let (output, run) = ended(JobRunState::Timeout, &long);
-        let note = ended_run(&output, &run, &long, "us-east-1", None).unwrap();
+        let output = ended(JobRunState::Timeout, &long);
+        let note = ended_run(&output, &long, "us-east-1", None).unwrap();
         assert!(note.subject.chars().count() < 100, "{}", note.subject.len());
         assert!(note.subject.is_ascii());
         assert!(note.subject.starts_with("Polysync: Glue job n?chtlich-xxx"));

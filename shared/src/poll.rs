@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::aws::{account_of, format_time, Deadline, GlueJob, Services, DEADLINE_MARGIN};
 use crate::config::PollBounds;
 use crate::diagnosis::diagnose;
+use crate::diagnosis::redaction::{redact, secrets_of};
 use crate::error::PolysyncError;
 use crate::event::{parse_event, PollEvent, PollOutput};
 use crate::monitor::monitor_url;
@@ -77,7 +78,6 @@ pub async fn handle(
     let mut output = with_diagnosis(env, deadline, output, &last).await;
     output.notification = notification::ended_run(
         &output,
-        &last,
         &run_id.job_name,
         &env.region,
         request.execution_id.as_deref(),
@@ -248,10 +248,15 @@ pub fn poll_output(
     now_secs: i64,
 ) -> PollOutput {
     let state = run.job_run_state();
-    let error_message = match (state, run.error_message()) {
+    // Glue's message may quote the run's options: its argument values are redacted, as the
+    // diagnosis' lines are, before it reaches a cause, a log or a notification.
+    let message = run
+        .error_message()
+        .map(|message| redact(message, &secrets_of(run)));
+    let error_message = match (state, message) {
         (Some(JobRunState::Timeout), Some(message)) => Some(format!("{message} ({TIMEOUT_HINT})")),
         (Some(JobRunState::Timeout), None) => Some(TIMEOUT_HINT.to_owned()),
-        (_, message) => message.map(str::to_owned),
+        (_, message) => message,
     };
     let age = run
         .started_on()
@@ -335,6 +340,25 @@ mod tests {
         assert!(message.starts_with("EEEE") && message.ends_with(CUT_MARK));
         // The notification is still sent, shorter.
         assert!(output.notification.unwrap().message.ends_with(CUT_MARK));
+    }
+
+    #[test]
+    fn glue_s_error_message_loses_the_run_s_argument_values() {
+        let run = JobRun::builder()
+            .id("jr_1")
+            .job_run_state(JobRunState::Failed)
+            .arguments("--token", "canary-secret-7d41")
+            .error_message("cannot connect with token canary-secret-7d41")
+            .build();
+        let timing = PollTiming {
+            bounds: PollBounds::default(),
+            expected: None,
+        };
+        let output = poll_output("us-east-1", timing, &RunId::new("j", "jr_1"), &run, 0);
+        assert_eq!(
+            output.error_message.as_deref(),
+            Some("cannot connect with token ****")
+        );
     }
 
     #[test]
