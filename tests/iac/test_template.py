@@ -198,3 +198,14 @@ def test_a_stack_of_any_name_can_name_its_state_machine_within_80_characters():
     pattern = re.compile(parameter["AllowedPattern"])
     assert pattern.match("a" * 80) and not pattern.match("a" * 81)
     assert not pattern.match("has space") and pattern.match("")
+
+
+def test_the_night_dashboard_is_json_once_substituted():
+    body, variables = template()["Resources"]["NightDashboard"]["Properties"]["DashboardBody"]["Sub"]
+    for name in [*variables, "AWS::Region"]:
+        assert "${" + name + "}" in body, name
+        body = body.replace("${" + name + "}", "x")
+    assert "${" not in body
+    widgets = json.loads(body)["widgets"]
+    assert {w["properties"]["title"] for w in widgets} >= {"Executions by status", "Runs by outcome, all jobs",
+                                                           "DPU-hours by job"}

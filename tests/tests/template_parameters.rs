@@ -6,6 +6,7 @@ use polysync_glue::config::Config;
 use polysync_glue::config::PollBounds;
 use polysync_glue::polling::model::by_age;
 use polysync_glue::polling::project_shape;
+use polysync_glue::run_metrics::{JOB_NAME_DIMENSION, METRICS, NAMESPACE};
 use polysync_glue_integration::workspace_root;
 
 /// The history budget (docs/interface.md, "The state machine"), below Step Functions' hard 25,000 events.
@@ -63,6 +64,36 @@ fn the_run_option_defaults_offer_what_the_functions_take() {
         parameter_field("PlatformSecurityConfiguration", "MaxLength"),
         "255"
     );
+}
+
+#[test]
+fn every_polysync_metric_the_dashboard_shows_is_one_poll_prints() {
+    let template = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let shown: Vec<&str> = template
+        .split("MetricName=\\\"")
+        .skip(1)
+        .filter_map(|rest| rest.split("\\\"").next())
+        .collect();
+    let printed: Vec<&str> = METRICS.iter().map(|(name, _)| *name).collect();
+    assert!(shown.len() >= 6, "{shown:?}");
+    for name in &shown {
+        assert!(
+            printed.contains(name),
+            "the dashboard shows {name}, which poll never prints"
+        );
+    }
+    for outcome in [
+        "RunsSucceeded",
+        "RunsFailed",
+        "RunsCancelled",
+        "RunsEndedUnknown",
+    ] {
+        assert!(
+            shown.contains(&outcome),
+            "{outcome} is not on the dashboard"
+        );
+    }
+    assert!(template.contains(&format!("{{{NAMESPACE},{JOB_NAME_DIMENSION}}}")));
 }
 
 #[test]
