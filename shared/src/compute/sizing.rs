@@ -42,7 +42,7 @@ pub fn check_platform_workers(
 
 /// Whether a Glue version is at least `major` (Glue's versions are `0.9`, `1.0` … `5.0`); a
 /// definition without one runs Glue's oldest, so it is not.
-fn version_at_least(glue_version: Option<&str>, major: u32) -> bool {
+pub(crate) fn version_at_least(glue_version: Option<&str>, major: u32) -> bool {
     glue_version
         .and_then(|version| version.split('.').next()?.parse::<u32>().ok())
         .is_some_and(|found| found >= major)

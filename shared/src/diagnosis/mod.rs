@@ -8,6 +8,7 @@ use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_glue::types::JobRun;
 use serde::{Deserialize, Serialize};
 
+use crate::compute::sizing::version_at_least;
 use crate::monitor::logs_url;
 use redaction::{redact, secrets_of};
 
@@ -52,7 +53,8 @@ pub fn log_locations(run: &JobRun) -> Vec<(String, String)> {
     let prefix = argument("--custom-logStream-prefix").unwrap_or_default();
     let stream = format!("{prefix}{run_id}");
     let mut locations = Vec::new();
-    if writes_driver_streams(run.glue_version()) {
+    // Glue 5.0 and later name a driver's streams `{jobRunId}-driver`.
+    if version_at_least(run.glue_version(), 5) {
         let driver = format!("{stream}-driver");
         locations.push((format!("{base}/output"), driver.clone()));
         locations.push((format!("{base}/error"), driver));
@@ -65,13 +67,6 @@ pub fn log_locations(run: &JobRun) -> Vec<(String, String)> {
         locations.push((group.to_owned(), format!("{prefix}{run_id}-driver")));
     }
     locations
-}
-
-/// Glue 5.0 and later name a driver's streams `{jobRunId}-driver`.
-fn writes_driver_streams(glue_version: Option<&str>) -> bool {
-    glue_version
-        .and_then(|version| version.split('.').next()?.parse::<u32>().ok())
-        .is_some_and(|major| major >= 5)
 }
 
 /// A line cut to [`MAX_LINE_CHARS`] characters, marked where it was cut.
