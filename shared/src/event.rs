@@ -148,6 +148,10 @@ pub struct PollEvent {
     /// The history events one execution may write (the definition's setting; docs/interface.md, "Poll").
     #[serde(default)]
     pub history_budget: Option<u64>,
+    /// The previous poll's `lateNoticeSent`: this execution (or its parent) already sent the
+    /// run's one "late" message.
+    #[serde(default)]
+    pub late_notice_sent: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,10 +180,14 @@ pub struct PollOutput {
     pub polls: u64,
     /// The execution's history is nearly full: a child execution follows the run from here.
     pub continue_as_child: bool,
-    /// What the state machine sends to its topic when the run ended otherwise than Success:
-    /// none while it runs or once it succeeded.
+    /// What the state machine sends to its topic: when the run ended otherwise than Success,
+    /// or, once, on the poll that finds a live run late; none otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification: Option<Notification>,
+    /// The run's one "late" message is sent (by this poll or an earlier one): the state machine
+    /// hands it to the next poll, so no other is.
+    #[serde(default)]
+    pub late_notice_sent: bool,
 }
 
 /// A message for the notification topic: read at a glance, never an argument value.

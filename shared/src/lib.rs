@@ -12,6 +12,7 @@ pub mod discover;
 pub mod error;
 pub mod event;
 pub mod history;
+pub mod lateness;
 pub mod monitor;
 pub mod notification;
 pub mod poll;

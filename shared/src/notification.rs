@@ -1,8 +1,10 @@
-//! The message the state machine sends to its notification topic when a run ended otherwise
-//! than Success (docs/interface.md, "The state machine"): a subject naming the job and how it
-//! ended, a body a person reads at a glance, and never an argument value.
+//! The messages the state machine sends to its notification topic (docs/interface.md,
+//! "Notifications and metrics"): when a run ended otherwise than Success, and once when a run
+//! still going is late. A subject naming the job and how it stands, a body a person reads at a
+//! glance, and never an argument value.
 
 use crate::event::{Notification, PollOutput};
+use crate::lateness::{LateAfter, LateBecause};
 use crate::monitor::execution_url;
 use crate::status::RunStatus;
 
@@ -68,6 +70,60 @@ pub fn ended_run(
         message,
         job: job_name.to_owned(),
     })
+}
+
+/// The one "late" message of a run still going at `age_seconds`, past what `late` says it
+/// should have taken.
+pub fn late_run(
+    output: &PollOutput,
+    job_name: &str,
+    region: &str,
+    execution_id: Option<&str>,
+    late: &LateAfter,
+    age_seconds: u64,
+) -> Notification {
+    let state = output.glue_state.as_deref().unwrap_or("no state");
+    let mut message = format!(
+        "Glue job {job_name} is late: its run has been going for {} and is still {state}.\n",
+        spoken(age_seconds)
+    );
+    match late.because {
+        LateBecause::NotifyDelay { minutes } => message.push_str(&format!(
+            "Its notify delay (glueNotifyDelayAfterMinutes) is {minutes} minutes.\n"
+        )),
+        LateBecause::History(expected) => message.push_str(&format!(
+            "Its last {} successful runs took {} at the median and {} at the 90th percentile; \
+             Polysync calls a run late after {}.\n",
+            expected.runs,
+            spoken(expected.p50_seconds),
+            spoken(expected.p90_seconds),
+            spoken(late.seconds)
+        )),
+    }
+    message.push_str("Polysync keeps following it and sends no other late message for it.\n");
+    message.push_str(&format!("\nRun: {}\n", output.monitor_url));
+    if let Some(execution) = execution_id.filter(|id| id.starts_with("arn:")) {
+        message.push_str(&format!(
+            "Execution: {}\n",
+            execution_url(region, execution)
+        ));
+    }
+    message.push_str(&format!("Attempt: {}\n", output.attempt + 1));
+    Notification {
+        subject: subject(job_name, "is late"),
+        message,
+        job: job_name.to_owned(),
+    }
+}
+
+/// A length of time as a person says it: "2h 05m", "12m 30s", "45s".
+fn spoken(seconds: u64) -> String {
+    let (hours, minutes, seconds) = (seconds / 3_600, seconds / 60 % 60, seconds % 60);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, _) => format!("{minutes}m {seconds:02}s"),
+        _ => format!("{hours}h {minutes:02}m"),
+    }
 }
 
 /// "Polysync: Glue job NAME HOW", ASCII only and under 100 characters: the job's name is cut,
@@ -179,6 +235,52 @@ mod tests {
             let output = ended(state, "j");
             assert_eq!(ended_run(&output, "j", "us-east-1", None), None);
         }
+    }
+
+    #[test]
+    fn a_late_run_s_message_says_how_long_it_has_run_and_what_was_expected() {
+        let output = ended(JobRunState::Running, "nightly-sales");
+        let late = LateAfter {
+            seconds: 4_500,
+            because: LateBecause::History(crate::history::ExpectedDuration {
+                runs: 12,
+                p50_seconds: 3_000,
+                p90_seconds: 3_600,
+            }),
+        };
+        let note = late_run(
+            &output,
+            "nightly-sales",
+            "us-east-1",
+            Some(EXECUTION),
+            &late,
+            4_830,
+        );
+        assert_eq!(note.subject, "Polysync: Glue job nightly-sales is late");
+        let body = &note.message;
+        assert!(
+            body.starts_with(
+                "Glue job nightly-sales is late: its run has been going for 1h 20m and is still RUNNING."
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("Its last 12 successful runs took 50m 00s at the median and 1h 00m at the 90th percentile; Polysync calls a run late after 1h 15m."),
+            "{body}"
+        );
+        assert!(body.contains(&output.monitor_url) && body.contains("Execution: https://"));
+        assert!(!body.contains("canary-secret-7d41"), "{body}");
+
+        let late = LateAfter {
+            seconds: 600,
+            because: LateBecause::NotifyDelay { minutes: 10 },
+        };
+        let body = late_run(&output, "nightly-sales", "us-east-1", None, &late, 45).message;
+        assert!(body.contains("going for 45s"), "{body}");
+        assert!(
+            body.contains("Its notify delay (glueNotifyDelayAfterMinutes) is 10 minutes."),
+            "{body}"
+        );
     }
 
     #[test]

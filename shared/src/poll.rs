@@ -12,6 +12,7 @@ use crate::diagnosis::diagnose;
 use crate::diagnosis::redaction::{redact, secrets_of};
 use crate::error::PolysyncError;
 use crate::event::{parse_event, PollEvent, PollOutput};
+use crate::lateness::late_after;
 use crate::monitor::monitor_url;
 use crate::notification;
 use crate::polling::{project_shape, PollTiming};
@@ -88,7 +89,52 @@ pub async fn handle(
     if let Some(document) = ended_run_document(&run_id.job_name, &output, &last, now_ms) {
         println!("{document}");
     }
-    Ok(counted(output, &request))
+    let output = counted(output, &request);
+    let job_name = run_id.job_name.as_str();
+    Ok(with_late_notice(
+        output,
+        &request,
+        &last,
+        job_name,
+        &env.region,
+        now_secs,
+    ))
+}
+
+/// The one "late" message of a run still going past what [`late_after`] allows, on the first
+/// poll that finds it so; never on a poll that hands the run to a child execution (the child's
+/// first poll sends it), nor once `lateNoticeSent` says it went.
+fn with_late_notice(
+    mut output: PollOutput,
+    request: &PollEvent,
+    run: &JobRun,
+    job_name: &str,
+    region: &str,
+    now_secs: i64,
+) -> PollOutput {
+    if output.terminal || output.continue_as_child || output.late_notice_sent {
+        return output;
+    }
+    let Some(late) = late_after(run, request.expected_duration.as_ref()) else {
+        return output;
+    };
+    let age = run
+        .started_on()
+        .and_then(|started| u64::try_from(now_secs - started.secs()).ok())
+        .unwrap_or(0);
+    if age > late.seconds {
+        let execution_id = request.execution_id.as_deref();
+        output.notification = Some(notification::late_run(
+            &output,
+            job_name,
+            region,
+            execution_id,
+            &late,
+            age,
+        ));
+        output.late_notice_sent = true;
+    }
+    output
 }
 
 /// Step Functions' limit on a cause, in characters: "Length Constraints: Maximum length of
@@ -147,10 +193,12 @@ const CUT_MARK: &str = " [cut to fit Step Functions' cause limit]";
 /// What a cut text is at the shortest: it is not cut again, so the loop ends.
 const CUT_TO_CHARS: usize = SHORTEST_ERROR_MESSAGE_CHARS + CUT_MARK.len();
 
-/// Counts this poll in its execution, and hands a live run to a child execution before the
-/// execution's history would pass its budget (docs/interface.md, "The state machine").
+/// Counts this poll in its execution, carries `lateNoticeSent` on, and hands a live run to a
+/// child execution before the execution's history would pass its budget (docs/interface.md,
+/// "The state machine").
 fn counted(mut output: PollOutput, request: &PollEvent) -> PollOutput {
     output.polls = request.polls.unwrap_or(0) + 1;
+    output.late_notice_sent = request.late_notice_sent.unwrap_or(false);
     output.continue_as_child = !output.terminal
         && request
             .history_budget
@@ -283,6 +331,7 @@ pub fn poll_output(
         polls: 1,
         continue_as_child: false,
         notification: None,
+        late_notice_sent: false,
     }
 }
 

@@ -61,7 +61,8 @@ def test_the_state_machine_may_publish_to_its_topic_only():
     assert topic_resource["Properties"]["KmsMasterKeyId"] == "alias/aws/sns", "encrypted at rest"
     asl = json.loads((ROOT / "statemachine" / "glue-job.asl.json").read_text())
     publishers = [s for s in asl["States"].values() if s.get("Resource") == "arn:aws:states:::sns:publish"]
-    assert len(publishers) == 2
+    # NotifyEnding, NotifyGaveUp, NotifyLate.
+    assert len(publishers) == 3
     for state in publishers:
         assert state["Parameters"]["TopicArn"] == "${NotificationTopicArn}"
         # A message that cannot be sent never changes how the execution ends.

@@ -44,6 +44,9 @@ pub struct DefinitionShape {
     pub at_end: Cost,
     pub hand_over: Cost,
     pub most_to_end: Cost,
+    /// The ways out of the poll's Choice that come back into the loop: the late notice, which
+    /// an execution takes at most once (`lateNoticeSent`), so the budget keeps room for it.
+    pub detours: Cost,
     /// The poll task's `historyBudget`: the events an execution may write (docs/interface.md, "The state machine").
     pub history_budget: u64,
 }
@@ -138,6 +141,28 @@ impl DefinitionShape {
             .filter(|name| !in_loop.contains(&name.as_str()))
             .filter_map(|name| most_from(&name, &in_loop, &|n| state(n), &cost_of, 0))
             .max_by_key(|cost| cost.events)?;
+        let back_in_loop = |name: &str| in_loop.contains(&name);
+        // A way out of the Choice that comes back into the loop, not to an end.
+        let detour = |from: &str| -> Option<Cost> {
+            let mut total = Cost::default();
+            let mut current = from;
+            for _ in 0..=states.len() {
+                if back_in_loop(current) {
+                    return Some(total);
+                }
+                if matches!(type_of(current), Some("Succeed" | "Fail")) {
+                    return None;
+                }
+                total = total + cost_of(current);
+                current = next(current)?;
+            }
+            None
+        };
+        let detours = successors(state(choice)?)
+            .iter()
+            .filter(|name| !back_in_loop(name))
+            .filter_map(|name| detour(name))
+            .fold(Cost::default(), |total, cost| total + cost);
         let history_budget = state(poll)?
             .get("Parameters")?
             .get("historyBudget")?
@@ -150,18 +175,21 @@ impl DefinitionShape {
             at_end,
             hand_over,
             most_to_end,
+            detours,
             history_budget,
         })
     }
 
     /// Whether the poll that just made the `polls`-th poll of its execution must hand the run
-    /// to a child: one more turn and the longest way out would pass `budget` history events.
-    /// Counted as if the execution came in the longer way, a new one or a child.
+    /// to a child: one more turn, the detours and the longest way out would pass `budget`
+    /// history events. Counted as if the execution came in the longer way, a new one or a
+    /// child, and took every detour.
     pub fn hand_over_due(&self, polls: u64, budget: u64) -> bool {
         let came_in = self.before_loop.events.max(self.child_before_loop.events);
         let so_far =
             came_in + polls * self.per_poll.events + polls.saturating_sub(1) * self.per_wait.events;
-        so_far + self.per_wait.events + self.per_poll.events + self.most_to_end.events > budget
+        let to_end = self.per_wait.events + self.per_poll.events + self.most_to_end.events;
+        so_far + to_end + self.detours.events > budget
     }
 }
 
@@ -232,6 +260,8 @@ mod tests {
         // CancelAbandonedRun (5), NotifyGaveUp (6, an SNS publish), PollGaveUp (1),
         // ExecutionFailed; as long as PollFaulted's way to the same end.
         assert_eq!(shape.most_to_end, cost(4, 19));
+        // NotifyLate (6, an SNS publish), once, back to WaitForRun.
+        assert_eq!(shape.detours, cost(1, 6));
         // A state added to the loop is counted: the model follows the definition.
         let mut definition: Value = serde_json::from_str(DEFINITION).unwrap();
         let states = definition["States"].as_object_mut().unwrap();

@@ -264,14 +264,18 @@ mod tests {
     #[test]
     fn the_hand_over_comes_before_one_more_turn_would_pass_the_budget() {
         let shape = project_shape();
-        // 60 events: came in (12) + 4 polls (28) + 3 waits (6) = 46; one more turn (9) and the
-        // longest way out would pass 60.
+        // 60 events: came in (12) + 2 polls (14) + 1 wait (2) + the late notice (6) = 34; one
+        // more turn (9) and the longest way out (19) would pass 60.
         let polls_before_hand_over = (1..).find(|p| shape.hand_over_due(*p, 60)).unwrap();
         let came_in = shape.before_loop.events.max(shape.child_before_loop.events);
         let at = |polls: u64| {
-            came_in + polls * shape.per_poll.events + (polls - 1) * shape.per_wait.events
+            came_in
+                + polls * shape.per_poll.events
+                + (polls - 1) * shape.per_wait.events
+                + shape.detours.events
         };
         let p = polls_before_hand_over;
+        assert_eq!(p, 2);
         assert!(at(p) + shape.most_to_end.events <= 60);
         assert!(at(p + 1) + shape.most_to_end.events > 60);
         // A lowered budget in the model: every execution stays within it.

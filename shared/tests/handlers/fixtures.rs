@@ -210,11 +210,16 @@ async fn the_follow_run_fixture_is_polled_around_its_expected_end() {
         "runId": input["runId"],
         "expectedDuration": input["run"]["expectedDuration"],
         "maxRetries": input["run"]["maxRetries"],
+        "lateNoticeSent": input["lateNoticeSent"],
     });
     let output = poll::handle(&env(&[&get]), event(poll_event))
         .await
         .unwrap();
     assert_eq!(output.run_id, input["runId"]);
+    assert!(
+        !output.late_notice_sent,
+        "fifteen minutes into a run of about an hour"
+    );
     let without_history = poll::handle(&env(&[&get]), event(fixture("poll.json")))
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use aws_sdk_cloudwatchlogs::operation::get_log_events::builders::GetLogEventsOut
 use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 use aws_sdk_glue::operation::get_job_run::GetJobRunOutput;
 use aws_sdk_glue::operation::get_job_runs::GetJobRunsOutput;
-use aws_sdk_glue::types::{Job, JobRun, JobRunState, WorkerType};
+use aws_sdk_glue::types::{Job, JobRun, JobRunState, NotificationProperty, WorkerType};
 use aws_sdk_glue::Client;
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::DateTime;
@@ -503,12 +503,12 @@ async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
     let poll_after = |polls: u64| {
         let services = &services;
         async move {
-            let body = json!({"runId": "nightly-sales/jr_1", "polls": polls, "historyBudget": 65});
+            let body = json!({"runId": "nightly-sales/jr_1", "polls": polls, "historyBudget": 71});
             poll::handle(services, event(body)).await.unwrap()
         }
     };
-    // 65 events: came in (12), four polls (28), three waits (6) and the longest way out (19)
-    // fit; a fifth turn would not.
+    // 71 events: came in (12), four polls (28), three waits (6), the late notice (6) and the
+    // longest way out (19) fit; a fifth turn would not.
     let third = poll_after(2).await;
     assert_eq!((third.polls, third.continue_as_child), (3, false));
     let fourth = poll_after(3).await;
@@ -529,6 +529,90 @@ async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
     .await
     .unwrap();
     assert!(over.terminal && !over.continue_as_child);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_well_past_its_history_sends_one_late_message() {
+    // Late past p90 + the spread: the spread (240 s) counts as p90 / 4 (960 s), so 4,800 s.
+    let expected = json!({"runs": 20, "p50Seconds": 3600, "p90Seconds": 3840});
+    let poll_at = |age: i64, late_notice_sent: Value| {
+        let expected = expected.clone();
+        async move {
+            let rule = running_for(age);
+            let body = json!({"runId": "nightly-sales/jr_1", "expectedDuration": expected,
+                              "executionId": EXECUTION_ARN, "lateNoticeSent": late_notice_sent});
+            poll_of(&env(&[&rule]), body).await
+        }
+    };
+    let just_before = poll_at(4_800, json!(false)).await;
+    assert_eq!(
+        (just_before.late_notice_sent, just_before.notification),
+        (false, None)
+    );
+    // An event without lateNoticeSent (a poll called alone) counts as none sent yet.
+    let late = poll_at(4_801, Value::Null).await;
+    assert!(late.late_notice_sent && !late.terminal);
+    let note = late.notification.unwrap();
+    assert_eq!(note.subject, "Polysync: Glue job nightly-sales is late");
+    assert!(
+        note.message.contains("going for 1h 20m"),
+        "{}",
+        note.message
+    );
+    assert!(
+        note.message.contains("Execution: https://"),
+        "{}",
+        note.message
+    );
+    // Once sent, never again, however late the run gets.
+    let later = poll_at(9_000, json!(true)).await;
+    assert!(later.late_notice_sent && later.notification.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_run_s_notify_delay_says_when_it_is_late_and_a_hand_over_waits_for_the_child() {
+    let notifying = |age: i64| {
+        let run = JobRun::builder()
+            .id("jr_1")
+            .job_run_state(JobRunState::Running)
+            .started_on(DateTime::from_secs(NOW_SECS - age))
+            .notification_property(
+                NotificationProperty::builder()
+                    .notify_delay_after(10)
+                    .build(),
+            )
+            .build();
+        answers_run(run)
+    };
+    let rule = notifying(600);
+    let early = poll_of(&env(&[&rule]), json!({"runId": "nightly-sales/jr_1"})).await;
+    assert_eq!(early.notification, None);
+    let rule = notifying(601);
+    let late = poll_of(&env(&[&rule]), json!({"runId": "nightly-sales/jr_1"})).await;
+    assert!(late.late_notice_sent);
+    let message = late.notification.unwrap().message;
+    assert!(
+        message.contains("notify delay (glueNotifyDelayAfterMinutes) is 10 minutes"),
+        "{message}"
+    );
+    // The poll that hands the run to a child sends nothing: the child's first poll does.
+    let body = json!({"runId": "nightly-sales/jr_1", "polls": 3, "historyBudget": 65});
+    let handing_over = poll_of(&env(&[&rule]), body).await;
+    assert!(handing_over.continue_as_child);
+    assert_eq!(
+        (handing_over.late_notice_sent, handing_over.notification),
+        (false, None)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_without_history_or_notify_delay_is_never_late() {
+    let rule = running_for(30 * 86_400);
+    let output = poll_of(&env(&[&rule]), json!({"runId": "nightly-sales/jr_1"})).await;
+    assert_eq!(
+        (output.late_notice_sent, output.notification),
+        (false, None)
+    );
 }
 
 #[tokio::test(start_paused = true)]
