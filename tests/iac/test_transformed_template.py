@@ -1,6 +1,7 @@
 """template.yaml as CloudFormation receives it: SAM's transform (samtranslator, from the pinned
 aws-sam-cli in .venv-sam) adds what the YAML does not show, so these checks read its output."""
 
+import fnmatch
 import json
 import os
 import re
@@ -62,11 +63,20 @@ def test_every_function_gets_every_contract_variable_arm64_and_x_ray():
         assert properties["LoggingConfig"]["LogFormat"] == "JSON", name
 
 
+def statements(policy):
+    """A policy's statements, each branch of a conditional one (Fn::If) included."""
+    for statement in policy["PolicyDocument"]["Statement"]:
+        if "Fn::If" in statement:
+            yield from (branch for branch in statement["Fn::If"][1:] if "Action" in branch)
+        else:
+            yield statement
+
+
 def test_the_roles_sam_generates_grant_no_wildcard_glue_action():
     roles = of_type("AWS::IAM::Role")
     for name, role in roles.items():
         for policy in role["Properties"].get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
+            for statement in statements(policy):
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 assert not any(a == "*" or a.endswith(":*") for a in actions), (name, actions)
         for arn in role["Properties"].get("ManagedPolicyArns", []):
@@ -104,7 +114,7 @@ def test_a_cancel_that_fails_after_lambda_s_retries_lands_in_an_encrypted_queue_
     role = transformed()["Resources"]["CancelFunctionRole"]["Properties"]
     sends = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Action"] == "sqs:SendMessage"]
     assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["CancelFailuresQueue", "Arn"]}]
-    [alarm] = of_type("AWS::CloudWatch::Alarm").values()
+    alarm = of_type("AWS::CloudWatch::Alarm")["CancelFailuresAlarm"]
     assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Properties"]["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CancelFailuresQueue", "QueueName"]}}]
     assert alarm["Properties"]["Threshold"] == 0
@@ -122,3 +132,31 @@ def test_discover_has_room_for_a_page_of_large_job_definitions():
     # A page of 100 visual jobs (~200 KB each) peaks at 124 MiB (BENCHMARKS.md).
     discover = of_type("AWS::Lambda::Function")["DiscoverFunction"]["Properties"]
     assert discover["MemorySize"] >= 512
+
+
+def test_failed_and_timed_out_executions_alarm_on_the_topic_with_a_key_cloudwatch_may_use():
+    resources = transformed()["Resources"]
+    alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in of_type("AWS::CloudWatch::Alarm").values()}
+    topic = {"Fn::If": ["CreatesNotificationTopic", {"Ref": "NotificationTopic"}, {"Ref": "NotificationTopicArn"}]}
+    key = resources["NotificationKey"]["Properties"]
+    [cloudwatch] = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    source_arn = cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    for metric in ["ExecutionsFailed", "ExecutionsTimedOut"]:
+        alarm = alarms[metric]
+        assert alarm["Namespace"] == "AWS/States"
+        assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "GlueJobStateMachine"}}]
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == [topic]
+        # The key lets CloudWatch publish only for alarms named as this stack's are.
+        name = alarm["AlarmName"]["Fn::Sub"]
+        assert fnmatch.fnmatchcase(name, source_arn.split(":alarm:")[1]), (name, source_arn)
+    # The topic uses the key (a CloudWatch alarm cannot publish to one under alias/aws/sns), which
+    # rotates, and the state machine's role may use it to publish.
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationKey"}
+    assert key["EnableKeyRotation"] is True
+    role = resources["GlueJobStateMachineRole"]["Properties"]
+    on_key = [s for p in role["Policies"] for s in statements(p)
+              if s.get("Resource") == {"Fn::GetAtt": ["NotificationKey", "Arn"]}]
+    assert [sorted(s["Action"]) for s in on_key] == [["kms:Decrypt", "kms:GenerateDataKey*"]]
