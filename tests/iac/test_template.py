@@ -216,4 +216,7 @@ def test_the_night_dashboard_is_json_once_substituted():
     assert "${" not in body
     widgets = json.loads(body)["widgets"]
     assert {w["properties"]["title"] for w in widgets} >= {"Executions by status", "Runs by outcome, all jobs",
-                                                           "DPU-hours by job"}
+                                                           "DPU-hours by job", "Alarms"}
+    # Every alarm of the stack shows on the dashboard.
+    alarm_arns = {v["GetAtt"] for v in variables.values() if isinstance(v, dict) and str(v.get("GetAtt")).endswith(".Arn")}
+    assert alarm_arns == {f"{name}.Arn" for name in resources("AWS::CloudWatch::Alarm")}
