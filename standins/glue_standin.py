@@ -23,6 +23,11 @@ test extension for what moto 5.2 lacks in Glue:
 - Fault injection per operation (ThrottlingException, a bare HTTP 500, a reply lost after the
   request was carried out, a slow answer) at a rate or for a count of calls.
 - A record of every Glue request body, so tests can assert what went over the wire.
+- Glue's own events (``glue-events``, off unless set): a run that ends SUCCEEDED, FAILED, TIMEOUT
+  or STOPPED sends a "Glue Job State Change" event (none for ERROR or EXPIRED) to a function, as
+  EventBridge delivers it: asynchronously, after a delay, sometimes late, twice or never (rates
+  for tests). Glue developer guide, "Automating AWS Glue with EventBridge": the event's shape and
+  the states that send one; EventBridge delivery is at least once and best effort.
 
 and for Step Functions:
 
@@ -54,6 +59,8 @@ Control endpoints (JSON), beside the AWS APIs on the same port:
   POST   /polysync-standin/lambda/<function>/concurrency  body: {"limit": N}
   GET    /polysync-standin/lambda/<function>/invocations  (how many the function received)
   POST   /polysync-standin/glue-limits             body: {"maxConcurrentRuns"?, "startJobRunPerSecond"?}
+  POST   /polysync-standin/glue-events             body: {"function", "delaySeconds"?: [low, high], "dropRate"?,
+                                                          "duplicateRate"?, "lateRate"?, "lateSeconds"?}
   GET    /polysync-standin/health
 
 Started by the test harnesses (``standins/harness.py``, ``tests/src/lib.rs``); prints ``POLYSYNC_STANDIN_URL=http://127.0.0.1:<port>`` once it
@@ -78,6 +85,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from moto.core.config import default_user_config
+from moto.core.exceptions import AWSError
 from moto.glue import models as glue_models
 from moto.glue import responses as glue_responses
 from moto.glue.exceptions import ConcurrentRunsExceededException, InvalidInputException
@@ -90,6 +98,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_sfn as sfn_service,
 )
+from moto.stepfunctions.parser import models as sfn_parser_models
 from moto.stepfunctions.parser.backend import execution_worker
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -127,6 +136,9 @@ _glue_limits: dict[str, Any] = {"maxConcurrentRuns": None, "startJobRunPerSecond
 _all_runs: list[Any] = []
 _recent_starts: deque[float] = deque(maxlen=10_000)
 _job_queuing: dict[str, bool] = {}
+# Where Glue's run events go (None: nowhere) and how EventBridge delivers them.
+GLUE_EVENT_STATES = {"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"}
+_glue_events: dict[str, Any] = {"function": None}
 # What the StartJobRun being served asks of queuing and of the execution class (moto drops both).
 _request_options = threading.local()
 LAMBDA_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -251,12 +263,62 @@ def _finish(run: Any, state: str) -> None:
         run.standin_error_message = run.standin_script.error_message or f"Job run ended {state} (scripted)"
     if run.standin_script.logs:
         _write_driver_log(run, state)
+    _send_glue_event(run, state)
     job = run.standin_job
     if state in RETRIED_STATES and run.standin_attempt < (job.max_retries or 0):
         try:
             _start_run(job, run.standin_request, previous=run)
         except ConcurrentRunsExceededException:
             pass  # Glue too skips the retry when the job is at its concurrency limit
+
+
+def _send_glue_event(run: Any, state: str) -> None:
+    """The run's "Glue Job State Change", delivered as EventBridge delivers to a Lambda target:
+    an asynchronous invocation after a delay; dropped, late or twice at the configured rates."""
+    settings = dict(_glue_events)
+    function = settings.get("function")
+    if not function or state not in GLUE_EVENT_STATES:
+        return
+    event = {
+        "version": "0", "id": f"{run.job_run_id}-{state}", "detail-type": "Glue Job State Change",
+        "source": "aws.glue", "account": "123456789012", "time": _now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1", "resources": [],
+        "detail": {"jobName": run.job_name, "severity": "INFO" if state == "SUCCEEDED" else "ERROR",
+                   "state": state, "jobRunId": run.job_run_id, "message": f"Job run {state.lower()}"},
+    }
+    payload = json.dumps(event).encode()
+    if _random.random() < float(settings.get("dropRate", 0)):
+        return
+    low, high = settings.get("delaySeconds", [0.1, 1.0])
+    delays = [_random.uniform(low, high)]
+    if _random.random() < float(settings.get("lateRate", 0)):
+        delays[0] += float(settings.get("lateSeconds", 30))
+    if _random.random() < float(settings.get("duplicateRate", 0)):
+        delays.append(delays[0] + _random.uniform(low, high))
+
+    def deliver(after: float) -> None:
+        time.sleep(after)
+        _invoke_lambda_async(function_arn_of(function), payload)
+
+    for after in delays:
+        threading.Thread(target=deliver, args=(after,), daemon=True).start()
+
+
+def function_arn_of(name: str) -> str:
+    return f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+
+
+def _end_runs_on_time() -> None:
+    """Glue ends a run whether or not anyone reads it: while events are on, runs are finished at
+    their scripted time (the stand-in otherwise finishes them when they are read)."""
+    while True:
+        time.sleep(0.1)
+        if not _glue_events.get("function"):
+            continue
+        with _lock:
+            live = [run for run in _all_runs if run.standin_final is None]
+        for run in live:
+            _status(run)
 
 
 def _set_status(run: Any, value: str) -> None:
@@ -608,6 +670,28 @@ sfn_service.StateTaskServiceSfn._normalise_parameters = _sfn_parameters  # type:
 sfn_service.StateTaskServiceSfn._normalise_response = _sfn_response  # type: ignore[method-assign]
 
 
+# --- Step Functions: a stopped execution's task token is closed ---------------------------------
+#
+# SendTaskSuccess answers TaskTimedOut when "the task associated with the token has already been
+# closed" (Step Functions API reference, SendTaskSuccess, Errors), as it is once its execution
+# is stopped. moto 5.2 looks the token up among RUNNING executions, and an execution stopped
+# while a branch waits for its token stays RUNNING until the interpreter notices, so the token
+# of an aborted execution would still be accepted. (moto's own TaskTimedOut, of its parser's
+# API module, is not an error moto's responses serialise: raised, it answers a bare 500.)
+
+
+def _send_task_success(self: Any, task_token: str, outcome: str) -> Any:
+    for execution in self._get_executions():
+        worker = execution.exec_worker
+        if worker and worker.env.callback_pool_manager.get(task_token) and not worker.env.is_running():
+            raise AWSError("The task associated with the token has already been closed.", "TaskTimedOut")
+    return _original_send_task_success(self, task_token, outcome)
+
+
+_original_send_task_success = sfn_parser_models.StepFunctionsParserBackend.send_task_success
+sfn_parser_models.StepFunctionsParserBackend.send_task_success = _send_task_success  # type: ignore[method-assign]
+
+
 # --- Faults, the request record and the control endpoints ---------------------------------------
 
 
@@ -655,6 +739,15 @@ def _control(request: Request) -> Response:
         with _lock:
             _glue_limits.update(limits)
         return _json(200, dict(_glue_limits))
+    if path == "glue-events" and request.method == "POST":
+        settings = request.get_json(force=True)
+        known = {"function", "delaySeconds", "dropRate", "duplicateRate", "lateRate", "lateSeconds"}
+        if set(settings) - known:
+            return _json(400, {"error": f"unknown settings {sorted(set(settings) - known)}; known: {sorted(known)}"})
+        with _lock:
+            _glue_events.clear()
+            _glue_events.update({"function": None, **settings})
+        return _json(200, dict(_glue_events))
     if path == "faults" and request.method == "POST":
         fault = request.get_json(force=True)
         if fault.get("kind") not in FAULT_KINDS:
@@ -902,6 +995,7 @@ def main() -> None:
     # The state-machine interpreter calls Lambda and the other services on this port.
     os.environ["MOTO_PORT"] = str(server.server_port)
     threading.Thread(target=_exit_with_parent, args=(args.parent_pid,), daemon=True).start()
+    threading.Thread(target=_end_runs_on_time, daemon=True).start()
     print(f"POLYSYNC_STANDIN_URL=http://127.0.0.1:{server.server_port}", flush=True)
     server.serve_forever()
 

@@ -1,5 +1,5 @@
 """Brings up the local product: the AWS stand-in (moto + the Polysync Glue extension) and the
-four real Lambda binaries behind `cargo lambda watch`, then deploys the real
+five real Lambda binaries behind `cargo lambda watch`, then deploys the real
 `statemachine/glue-job.asl.json` into the stand-in's Step Functions interpreter.
 
 Used by the demo (scripts/demo) and the end-to-end tests (tests/e2e). Everything listens on free
@@ -34,6 +34,7 @@ FUNCTIONS = {
     "StartFunctionArn": "polysync-glue-start",
     "PollFunctionArn": "polysync-glue-poll",
     "CancelFunctionArn": "polysync-glue-cancel",
+    "WakeFunctionArn": "polysync-glue-wake",
 }
 TERMINAL_EXECUTION_STATES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -130,6 +131,16 @@ def definition_with_substitutions(topic_arn: str) -> str:
     return text
 
 
+def every_state(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The definition's states, those of its Parallel branches included."""
+    found = []
+    for state in definition["States"].values():
+        found.append(state)
+        for branch in state.get("Branches", []):
+            found.extend(every_state(branch))
+    return found
+
+
 class LocalProduct:
     """The state machine, the functions and Glue, all local."""
 
@@ -157,6 +168,15 @@ class LocalProduct:
             )["Attributes"]["QueueArn"]
             self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=mailbox_arn)
             self._received: list[dict[str, Any]] = []
+            # The wake's table, as the template declares it, when the functions are told one.
+            self.dynamodb = session.client("dynamodb", endpoint_url=self.url, config=config)
+            self.wake_table = (function_env or {}).get("POLYSYNC_WAKE_TABLE")
+            if self.wake_table:
+                self.dynamodb.create_table(
+                    TableName=self.wake_table, BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "runId", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "runId", "AttributeType": "S"}],
+                )
             self.state_machine_arn = self.create_state_machine("polysync-glue-job")
         except BaseException:
             # The error names a log in self.logs: keep it.
@@ -269,6 +289,11 @@ class LocalProduct:
     def script(self, job_name: str, script: dict[str, Any]) -> None:
         self._post(f"/polysync-standin/jobs/{urllib.parse.quote(job_name, safe='')}/script", script)
 
+    def glue_events(self, **settings: Any) -> None:
+        """Glue's run events to the wake function, as EventBridge delivers them (the stand-in's
+        `glue-events`: delaySeconds, dropRate, duplicateRate, lateRate, lateSeconds)."""
+        self._post("/polysync-standin/glue-events", {"function": "polysync-glue-wake", **settings})
+
     def fault(self, **fault: Any) -> None:
         self._post("/polysync-standin/faults", fault)
 
@@ -320,13 +345,13 @@ class LocalProduct:
             text = text.replace("States.MathRandom(300, 420)", "States.MathRandom(1, 2)")
         definition = json.loads(text)
         if quick_faults:
-            for state in definition["States"].values():
+            for state in every_state(definition):
                 for retrier in state.get("Retry", []):
                     retrier.update(IntervalSeconds=1, MaxDelaySeconds=1, BackoffRate=1.0)
         if timeout_seconds is not None:
             definition["TimeoutSeconds"] = timeout_seconds
         if history_budget is not None:
-            poll = next(s for s in definition["States"].values() if s.get("Resource") == function_arn("polysync-glue-poll"))
+            poll = next(s for s in every_state(definition) if s.get("Resource") == function_arn("polysync-glue-poll"))
             poll["Parameters"]["historyBudget"] = history_budget
         return self.sfn.create_state_machine(
             name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/polysync-glue-job"

@@ -19,6 +19,8 @@ pub const EXECUTION_CLASS_VAR: &str = "POLYSYNC_GLUE_EXECUTION_CLASS";
 pub const JOB_RUN_QUEUING_VAR: &str = "POLYSYNC_GLUE_JOB_RUN_QUEUING";
 pub const NOTIFY_DELAY_AFTER_MINUTES_VAR: &str = "POLYSYNC_GLUE_NOTIFY_DELAY_AFTER_MINUTES";
 pub const SECURITY_CONFIGURATION_VAR: &str = "POLYSYNC_GLUE_SECURITY_CONFIGURATION";
+/// The DynamoDB table the wake keeps task tokens in; unset or empty, the wake is off.
+pub const WAKE_TABLE_VAR: &str = "POLYSYNC_WAKE_TABLE";
 
 /// Polling bounds when the environment leaves them out.
 pub const DEFAULT_POLL_MIN_SECONDS: u32 = 15;
@@ -71,6 +73,8 @@ pub struct Config {
     pub execution_tag: bool,
     /// The job-name prefix the functions' IAM is scoped to; empty for every job.
     pub job_name_prefix: String,
+    /// Where the wake keeps task tokens (docs/interface.md, "Glue's own events"); None: off.
+    pub wake_table: Option<String>,
 }
 
 impl Default for Config {
@@ -81,6 +85,7 @@ impl Default for Config {
             allow_code_arguments: false,
             execution_tag: true,
             job_name_prefix: String::new(),
+            wake_table: None,
         }
     }
 }
@@ -206,6 +211,7 @@ impl Config {
             allow_code_arguments,
             execution_tag,
             job_name_prefix,
+            wake_table: get(WAKE_TABLE_VAR),
         })
     }
 
@@ -240,6 +246,7 @@ mod tests {
             (ALLOW_CODE_ARGUMENTS_VAR, "true"),
             (EXECUTION_TAG_VAR, "off"),
             (JOB_NAME_PREFIX_VAR, "polysync-"),
+            (WAKE_TABLE_VAR, "stack-glue-wake"),
         ])
         .unwrap();
         assert_eq!(
@@ -259,6 +266,7 @@ mod tests {
                 allow_code_arguments: true,
                 execution_tag: false,
                 job_name_prefix: "polysync-".into(),
+                wake_table: Some("stack-glue-wake".into()),
             }
         );
     }

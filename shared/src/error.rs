@@ -22,6 +22,11 @@ pub mod error_type {
     pub const STEP_FUNCTIONS_PREFIX: &str = "StepFunctions.";
     /// A Glue answer that carried no error code and no server fault (a bare 4xx).
     pub const GLUE_UNRECOGNIZED: &str = "Glue.UnrecognizedError";
+    /// Prefix of an error of the wake's token store: `DynamoDB.<code>`, `DynamoDB.Unavailable`.
+    pub const DYNAMODB_PREFIX: &str = "DynamoDB.";
+    /// A park while the wake is off (no POLYSYNC_WAKE_TABLE): the state machine's wake branch
+    /// ends, and the polling loop alone follows the run.
+    pub const WAKE_OFF: &str = "Polysync.WakeOff";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -73,6 +78,23 @@ pub enum PolysyncError {
          replaced may still make one, so this start waits for Step Functions' retry"
     )]
     StartDeferred { execution_id: String },
+
+    /// DynamoDB answered with an error (`code`), or not at all (`code` None): the wake's store.
+    #[error(
+        "DynamoDB {operation} failed with {}: {message}",
+        .code.as_ref().map_or(UNAVAILABLE, ErrorCode::as_wire)
+    )]
+    TokenStore {
+        operation: &'static str,
+        code: Option<ErrorCode>,
+        message: String,
+        #[source]
+        source: Option<ErrorSource>,
+    },
+
+    /// The state machine left a task token while the wake is off.
+    #[error("the wake is off ({variable} is empty): no task token is kept, polling alone follows the run", variable = crate::config::WAKE_TABLE_VAR)]
+    WakeOff,
 
     /// No usable answer from Glue: connection refused, timeout, server fault without a code.
     #[error("no answer from Glue for {operation}: {detail}")]
@@ -252,6 +274,12 @@ impl PolysyncError {
                 error_type::STEP_FUNCTIONS_PREFIX,
                 code.as_ref().map_or(UNAVAILABLE, ErrorCode::as_wire)
             ),
+            Self::TokenStore { code, .. } => format!(
+                "{}{}",
+                error_type::DYNAMODB_PREFIX,
+                code.as_ref().map_or(UNAVAILABLE, ErrorCode::as_wire)
+            ),
+            Self::WakeOff => error_type::WAKE_OFF.to_owned(),
         }
     }
 }
@@ -298,18 +326,43 @@ pub fn from_states_sdk<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let (code, message) = match &error {
-        SdkError::ServiceError(context) => (
-            context.err().code().map(ErrorCode::from_wire),
-            context.err().message().unwrap_or_default().to_owned(),
-        ),
-        other => (None, describe_transport(other)),
-    };
+    let (code, message) = code_and_message(&error);
     PolysyncError::StepFunctions {
         operation,
         code,
         message,
         source: ErrorSource::of(error),
+    }
+}
+
+/// Maps an SDK error of a DynamoDB operation (the wake's store); no answer has no code.
+pub fn from_dynamodb_sdk<E>(
+    operation: &'static str,
+    error: SdkError<E, HttpResponse>,
+) -> PolysyncError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (code, message) = code_and_message(&error);
+    PolysyncError::TokenStore {
+        operation,
+        code,
+        message,
+        source: ErrorSource::of(error),
+    }
+}
+
+/// The code and message of a service's answer; none and the transport's story without one.
+fn code_and_message<E>(error: &SdkError<E, HttpResponse>) -> (Option<ErrorCode>, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match error {
+        SdkError::ServiceError(context) => (
+            context.err().code().map(ErrorCode::from_wire),
+            context.err().message().unwrap_or_default().to_owned(),
+        ),
+        other => (None, describe_transport(other)),
     }
 }
 

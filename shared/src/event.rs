@@ -152,6 +152,10 @@ pub struct PollEvent {
     /// run's one "late" message.
     #[serde(default)]
     pub late_notice_sent: Option<bool>,
+    /// Glue's event woke this poll (the wake ended the wait): a run not over is handed to a
+    /// child execution, whose history starts afresh.
+    #[serde(default)]
+    pub woken: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,6 +192,9 @@ pub struct PollOutput {
     /// hands it to the next poll, so no other is.
     #[serde(default)]
     pub late_notice_sent: bool,
+    /// The event's `woken`, handed on: the state machine passes it to every poll after.
+    #[serde(default)]
+    pub woken: bool,
 }
 
 /// A message for the notification topic: read at a glance, never an argument value.

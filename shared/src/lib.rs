@@ -1,5 +1,5 @@
 //! Polysync's "AWS Glue Job" job type: the mapping between Polysync jobs and AWS Glue, and the
-//! handlers of the four Lambda functions. The function binaries only wire these to
+//! handlers of the five Lambda functions. The function binaries only wire these to
 //! `lambda_runtime`; everything here can be called in a test.
 
 pub mod arguments;
@@ -22,6 +22,7 @@ pub mod run_metrics;
 pub mod start;
 pub mod status;
 pub mod usage;
+pub mod wake;
 
 pub use aws::{LazyServices, Services};
 pub use error::PolysyncError;

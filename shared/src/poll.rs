@@ -193,16 +193,21 @@ const CUT_MARK: &str = " [cut to fit Step Functions' cause limit]";
 /// What a cut text is at the shortest: it is not cut again, so the loop ends.
 const CUT_TO_CHARS: usize = SHORTEST_ERROR_MESSAGE_CHARS + CUT_MARK.len();
 
-/// Counts this poll in its execution, carries `lateNoticeSent` on, and hands a live run to a
-/// child execution before the execution's history would pass its budget (docs/interface.md,
-/// "The state machine").
+/// Counts this poll in its execution, carries `lateNoticeSent` and `woken` on, and hands a
+/// live run to a child execution before the execution's history would pass its budget, or
+/// after a wake (docs/interface.md, "The state machine").
 fn counted(mut output: PollOutput, request: &PollEvent) -> PollOutput {
     output.polls = request.polls.unwrap_or(0) + 1;
     output.late_notice_sent = request.late_notice_sent.unwrap_or(false);
+    output.woken = request.woken.unwrap_or(false);
+    // After a wake the execution's count of polls is the one it had before the wait the wake
+    // ended (the state machine's Parallel keeps no branch's data): a run not over goes on in a
+    // child, which counts afresh.
     output.continue_as_child = !output.terminal
-        && request
-            .history_budget
-            .is_some_and(|budget| project_shape().hand_over_due(output.polls, budget));
+        && (output.woken
+            || request
+                .history_budget
+                .is_some_and(|budget| project_shape().hand_over_due(output.polls, budget)));
     output
 }
 
@@ -332,6 +337,7 @@ pub fn poll_output(
         continue_as_child: false,
         notification: None,
         late_notice_sent: false,
+        woken: false,
     }
 }
 

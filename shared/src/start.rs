@@ -372,11 +372,12 @@ mod tests {
     #[test]
     fn a_redriven_start_is_told_its_redrive_count() {
         let definition: Value = serde_json::from_str(crate::polling::DEFINITION).unwrap();
-        let start = &definition["States"]["Start"]["Parameters"];
+        let states = crate::polling::definition_shape::every_state(&definition);
+        let start = &states["Start"]["Parameters"];
         assert_eq!(start["redriveCount.$"], "$$.Execution.RedriveCount");
         assert_eq!(start["retryCount.$"], "$$.State.RetryCount");
         // The child a redriven parent starts has a name of its own.
-        let child = definition["States"]["ContinueInChild"]["Parameters"]["Name.$"]
+        let child = states["ContinueInChild"]["Parameters"]["Name.$"]
             .as_str()
             .unwrap();
         assert!(child.contains("$$.Execution.RedriveCount"), "{child}");

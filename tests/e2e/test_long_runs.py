@@ -11,9 +11,10 @@ import pytest
 from test_state_machine import lambda_outputs, states_entered, unique
 
 ROOT = Path(__file__).resolve().parents[2]
-# Events one execution may write here: three polls each, with room for the late notice
-# (shared/src/polling/ counts them).
-BUDGET = 66
+# Events one execution may write here: three polls each, with room for the late notice and one
+# wake round (shared/src/polling/ counts them: 23 to come in, 9 a poll and its wait, 29 to the
+# end, 31 of detours).
+BUDGET = 108
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,9 @@ def test_a_long_run_is_followed_across_child_executions_to_its_end(product, budg
         assert ("Start" in states_entered(history)) == (arn == parent)
     last = product.history(chain[-1]["executionArn"])
     assert states_entered(last)[-1] == "Succeeded"
-    assert states_entered(product.history(parent))[-1] == "ChildSucceeded"
+    # The parent ends as its child did: from ChildSucceeded out of the loop's branch to Succeeded.
+    entered = states_entered(product.history(parent))
+    assert "ChildSucceeded" in entered and entered[-2:] == ["ReadSuccess", "Succeeded"], entered
 
 
 def test_a_failure_seen_by_a_child_fails_the_parent_the_same_way(product, budget_machine):

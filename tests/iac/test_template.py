@@ -12,9 +12,12 @@ BINARIES = {
     "PollFunction": "polysync-glue-poll",
     "CancelFunction": "polysync-glue-cancel",
     "DiscoverFunction": "polysync-glue-discover",
+    "WakeFunction": "polysync-glue-wake",
 }
 # Glue actions that IAM authorizes only on "*" (no resource-level permission).
 GLUE_ACTIONS_WITHOUT_RESOURCES = {"glue:GetJobs"}
+# Step Functions' task-token actions, which take no resource: the token names the task.
+TASK_TOKEN_ACTIONS = {"states:SendTaskSuccess"}
 
 
 class CloudFormationLoader(yaml.SafeLoader):
@@ -34,6 +37,19 @@ def _tag(loader, suffix, node):
 CloudFormationLoader.add_multi_constructor("!", _tag)
 
 
+def asl_states():
+    """Every state of the ASL by name, those of its Parallel branches included."""
+    asl = json.loads((ROOT / "statemachine" / "glue-job.asl.json").read_text())
+
+    def of(states):
+        for name, state in states.items():
+            yield name, state
+            for branch in state.get("Branches", []):
+                yield from of(branch["States"])
+
+    return dict(of(asl["States"]))
+
+
 def template():
     return yaml.load((ROOT / "template.yaml").read_text(), Loader=CloudFormationLoader)
 
@@ -48,7 +64,7 @@ def test_every_asl_placeholder_has_a_substitution_and_the_other_way_round():
     machine = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]
     assert machine["DefinitionUri"] == "statemachine/glue-job.asl.json"
     assert placeholders == set(machine["DefinitionSubstitutions"])
-    assert placeholders == {"StartFunctionArn", "PollFunctionArn", "CancelFunctionArn", "NotificationTopicArn"}
+    assert placeholders == {"StartFunctionArn", "PollFunctionArn", "CancelFunctionArn", "WakeFunctionArn", "NotificationTopicArn"}
 
 
 def test_the_state_machine_may_publish_to_its_topic_only():
@@ -59,8 +75,7 @@ def test_the_state_machine_may_publish_to_its_topic_only():
     assert topic["If"][1] == {"GetAtt": "NotificationTopic.TopicName"}
     topic_resource = template()["Resources"]["NotificationTopic"]
     assert topic_resource["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationKey"}, "encrypted at rest"
-    asl = json.loads((ROOT / "statemachine" / "glue-job.asl.json").read_text())
-    publishers = [s for s in asl["States"].values() if s.get("Resource") == "arn:aws:states:::sns:publish"]
+    publishers = [s for s in asl_states().values() if s.get("Resource") == "arn:aws:states:::sns:publish"]
     # NotifyEnding, NotifyGaveUp, NotifyLate.
     assert len(publishers) == 3
     for state in publishers:
@@ -74,11 +89,11 @@ def test_the_state_machine_may_publish_to_its_topic_only():
 def test_the_asl_uses_jsonpath_and_names_the_contract_fail_states():
     asl = json.loads((ROOT / "statemachine" / "glue-job.asl.json").read_text())
     assert asl["QueryLanguage"] == "JSONPath"
-    errors = {s.get("Error") for s in asl["States"].values() if s["Type"] == "Fail"}
+    errors = {s.get("Error") for s in asl_states().values() if s["Type"] == "Fail"}
     assert {"Polysync.JobFailed", "Polysync.JobCancelled", "Polysync.JobEndedUnknown"} <= errors
     never_retried = {"Polysync.InvalidInput", "Polysync.ForbiddenArgument", "Glue.AccessDeniedException",
                      "Glue.EntityNotFoundException", "States.ALL"}
-    for name, state in asl["States"].items():
+    for name, state in asl_states().items():
         for retrier in state.get("Retry", []):
             assert not never_retried & set(retrier["ErrorEquals"]), name
             assert retrier["BackoffRate"] > 1, name
@@ -132,8 +147,14 @@ def test_iam_is_least_privilege():
         for statement in _statements(function["Properties"]["Policies"]):
             actions = statement["Action"]
             assert all(a != "*" and not a.endswith(":*") for a in actions), name
-            if set(actions) <= GLUE_ACTIONS_WITHOUT_RESOURCES:
+            if set(actions) <= GLUE_ACTIONS_WITHOUT_RESOURCES | TASK_TOKEN_ACTIONS:
                 assert statement["Resource"] == "*"
+                assert not set(actions) & TASK_TOKEN_ACTIONS or name == "WakeFunction", name
+            elif all(a.startswith("dynamodb:") for a in actions):
+                # The wake alone, its own table, three item operations.
+                assert name == "WakeFunction", name
+                assert sorted(actions) == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+                assert statement["Resource"] == {"GetAtt": "WakeTable.Arn"}
             elif all(a.startswith("states:") for a in actions):
                 assert statement["Resource"] == executions_arn, name
             elif all(a.startswith("logs:") for a in actions):
@@ -174,7 +195,7 @@ def test_iam_is_least_privilege():
 
 def test_logs_are_kept_for_a_while_and_execution_data_is_not_logged():
     groups = resources("AWS::Logs::LogGroup")
-    assert len(groups) == 5
+    assert len(groups) == 6
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups.values())
     logging = resources("AWS::Serverless::StateMachine")["GlueJobStateMachine"]["Properties"]["Logging"]
     assert logging["IncludeExecutionData"] is False

@@ -25,6 +25,7 @@ CONTRACT_VARIABLES = {
     "POLYSYNC_GLUE_JOB_RUN_QUEUING",
     "POLYSYNC_GLUE_NOTIFY_DELAY_AFTER_MINUTES",
     "POLYSYNC_GLUE_SECURITY_CONFIGURATION",
+    "POLYSYNC_WAKE_TABLE",
 }
 
 
@@ -53,7 +54,7 @@ def test_the_schedule_has_no_fixed_name_so_a_second_stack_can_be_created():
 
 def test_every_function_gets_every_contract_variable_arm64_and_x_ray():
     functions = of_type("AWS::Lambda::Function")
-    assert len(functions) == 4
+    assert len(functions) == 5
     for name, function in functions.items():
         properties = function["Properties"]
         assert set(properties["Environment"]["Variables"]) == CONTRACT_VARIABLES, name
@@ -103,9 +104,8 @@ def test_parameter_patterns_take_what_the_functions_take():
 
 
 def test_a_cancel_that_fails_after_lambda_s_retries_lands_in_an_encrypted_queue_with_an_alarm():
-    [config] = of_type("AWS::Lambda::EventInvokeConfig").values()
-    properties = config["Properties"]
-    assert properties["FunctionName"] == {"Ref": "CancelFunction"}
+    configs = {c["Properties"]["FunctionName"]["Ref"]: c for c in of_type("AWS::Lambda::EventInvokeConfig").values()}
+    properties = configs["CancelFunction"]["Properties"]
     assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["CancelFailuresQueue", "Arn"]}
     queue = transformed()["Resources"]["CancelFailuresQueue"]["Properties"]
     assert queue["SqsManagedSseEnabled"] is True
@@ -160,3 +160,26 @@ def test_failed_and_timed_out_executions_alarm_on_the_topic_with_a_key_cloudwatc
     on_key = [s for p in role["Policies"] for s in statements(p)
               if s.get("Resource") == {"Fn::GetAtt": ["NotificationKey", "Arn"]}]
     assert [sorted(s["Action"]) for s in on_key] == [["kms:Decrypt", "kms:GenerateDataKey*"]]
+
+
+def test_glue_s_run_events_reach_the_wake_which_keeps_tokens_in_an_encrypted_table_with_a_time_to_live():
+    resources = transformed()["Resources"]
+    [rule] = [r["Properties"] for r in of_type("AWS::Events::Rule").values()
+              if r["Properties"]["EventPattern"]["source"] == ["aws.glue"]]
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["Glue Job State Change"]
+    # The states Glue sends an event for (ERROR and EXPIRED send none: the loop sees them).
+    assert sorted(pattern["detail"]["state"]) == ["FAILED", "STOPPED", "SUCCEEDED", "TIMEOUT"]
+    assert pattern["detail"]["jobName"] == {
+        "Fn::If": ["HasJobNamePrefix", [{"prefix": {"Ref": "GlueJobNamePrefix"}}], {"Ref": "AWS::NoValue"}]}
+    assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": ["WakeFunction", "Arn"]}]
+    table = resources["WakeTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "runId", "KeyType": "HASH"}]
+    # The names the wake's store writes (shared/src/aws/token_store.rs).
+    store = (ROOT / "shared" / "src" / "aws" / "token_store.rs").read_text()
+    assert 'RUN_ID: &str = "runId"' in store and 'EXPIRES_AT: &str = "expiresAt"' in store
+    machine = resources["GlueJobStateMachine"]["Properties"]
+    assert machine["DefinitionSubstitutions"]["WakeFunctionArn"] == {"Fn::GetAtt": ["WakeFunction", "Arn"]}

@@ -5,6 +5,7 @@ mod deadline;
 mod job;
 mod services;
 mod time;
+pub mod token_store;
 
 pub use deadline::{Deadline, DEADLINE_MARGIN};
 pub use job::{send_glue, GlueJob, RECENT_RUNS_SCANNED};

@@ -33,6 +33,8 @@ pub struct Services {
     states: OnceLock<aws_sdk_sfn::Client>,
     /// CloudWatch Logs, for poll to read a failed run's error log.
     logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
+    /// DynamoDB, for the wake's task tokens.
+    dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
 }
 
 impl Services {
@@ -90,6 +92,7 @@ impl Services {
             sdk,
             states: OnceLock::new(),
             logs: OnceLock::new(),
+            dynamodb: OnceLock::new(),
         }
     }
 
@@ -111,7 +114,20 @@ impl Services {
         }
     }
 
-    /// Built on first use: only cancel calls Step Functions, so the other functions neither
+    pub fn with_dynamodb(self, dynamodb: aws_sdk_dynamodb::Client) -> Self {
+        Self {
+            dynamodb: OnceLock::from(dynamodb),
+            ..self
+        }
+    }
+
+    /// Built on first use: only the wake keeps task tokens.
+    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        self.dynamodb
+            .get_or_init(|| aws_sdk_dynamodb::Client::new(&self.sdk))
+    }
+
+    /// Built on first use: only cancel and the wake call Step Functions, so the other functions neither
     /// build this client nor link its code.
     pub fn states(&self) -> &aws_sdk_sfn::Client {
         self.states

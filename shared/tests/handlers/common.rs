@@ -1,4 +1,4 @@
-//! What the handler tests share: Glue, Step Functions and CloudWatch Logs clients answered by
+//! What the handler tests share: Glue, Step Functions, CloudWatch Logs and DynamoDB clients answered by
 //! `aws-smithy-mocks` and nothing else (a call without a rule fails its test, so a test shows
 //! the calls a handler did not make), the functions' own SDK settings, a clock at a fixed
 //! time that moves with tokio's (paused) clock, and events as Lambda hands them over.
@@ -39,6 +39,7 @@ pub fn env_with(rules: &[&Rule], config: Config) -> Services {
     Services::new(client(rules), "us-east-1".to_owned(), config)
         .with_states(states_client(&[]))
         .with_logs(logs_client(&[]))
+        .with_dynamodb(dynamodb_client(&[]))
         .with_clock(Clock::starting_at(
             SystemTime::UNIX_EPOCH + Duration::from_secs(NOW_SECS as u64),
         ))
@@ -61,6 +62,11 @@ pub fn env(rules: &[&Rule]) -> Services {
 
 /// The ARN of the execution of the tests' status-change events.
 pub const EXECUTION_ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:glue-job:exec-7";
+
+/// A DynamoDB client whose answers are the rules'.
+pub fn dynamodb_client(rules: &[&Rule]) -> aws_sdk_dynamodb::Client {
+    mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules)
+}
 
 /// A Step Functions client whose answers are the rules'.
 pub fn states_client(rules: &[&Rule]) -> aws_sdk_sfn::Client {

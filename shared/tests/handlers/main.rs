@@ -9,3 +9,4 @@ mod discover;
 mod fixtures;
 mod poll;
 mod start;
+mod wake;

@@ -503,12 +503,12 @@ async fn poll_counts_its_execution_s_polls_and_hands_over_before_the_budget() {
     let poll_after = |polls: u64| {
         let services = &services;
         async move {
-            let body = json!({"runId": "nightly-sales/jr_1", "polls": polls, "historyBudget": 71});
+            let body = json!({"runId": "nightly-sales/jr_1", "polls": polls, "historyBudget": 116});
             poll::handle(services, event(body)).await.unwrap()
         }
     };
-    // 71 events: came in (12), four polls (28), three waits (6), the late notice (6) and the
-    // longest way out (19) fit; a fifth turn would not.
+    // 116 events: came in (23), three polls (21), two waits (4), one more turn (9), the
+    // detours (31) and the longest way out (20) fit; after a fourth poll, one more would not.
     let third = poll_after(2).await;
     assert_eq!((third.polls, third.continue_as_child), (3, false));
     let fourth = poll_after(3).await;
@@ -613,6 +613,24 @@ async fn a_run_without_history_or_notify_delay_is_never_late() {
         (output.late_notice_sent, output.notification),
         (false, None)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_a_wake_a_run_not_over_goes_on_in_a_child_and_an_ended_one_ends() {
+    // The wake ended the wait: the execution's poll count is stale, so a run still going is
+    // handed over, whatever the budget says; the poll, not the event, decides.
+    let rule = running_for(60);
+    let body =
+        json!({"runId": "nightly-sales/jr_1", "polls": 0, "historyBudget": 20000, "woken": true});
+    let still_going = poll_of(&env(&[&rule]), body.clone()).await;
+    assert!(still_going.woken && still_going.continue_as_child && !still_going.terminal);
+    let done = answers_run(run("jr_1", JobRunState::Succeeded));
+    let ended = poll_of(&env(&[&done]), body).await;
+    assert!(ended.terminal && !ended.continue_as_child);
+    // Not woken: the budget alone decides.
+    let body =
+        json!({"runId": "nightly-sales/jr_1", "polls": 0, "historyBudget": 20000, "woken": false});
+    assert!(!poll_of(&env(&[&rule]), body).await.continue_as_child);
 }
 
 #[tokio::test(start_paused = true)]

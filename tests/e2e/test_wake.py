@@ -1,0 +1,165 @@
+"""Glue's own events (docs/interface.md, "Glue's own events"): the run's "Glue Job State Change",
+delivered by the stand-in as EventBridge does, reaches the real wake function, which ends the
+wait of the execution that follows the run. The polling bounds are long here (60 s), so an
+execution that ends within seconds of its run was woken, and one that ends a wait later was
+ended by the backstop."""
+
+import json
+import time
+
+import pytest
+from test_state_machine import states_entered, unique
+
+from harness import LocalProduct
+
+WAKE_TABLE = "polysync-glue-wake-e2e"
+# Each poll waits a minute: only the event can end an execution sooner.
+POLL_SECONDS = 60
+# Long enough that the first poll (a cold start of a debug build can take seconds) sees it running.
+RUN_SECONDS = 10
+
+
+@pytest.fixture(scope="module")
+def product():
+    with LocalProduct({"POLYSYNC_POLL_MIN_SECONDS": str(POLL_SECONDS), "POLYSYNC_POLL_MAX_SECONDS": str(POLL_SECONDS),
+                       "POLYSYNC_WAKE_TABLE": WAKE_TABLE}) as local:
+        yield local
+
+
+@pytest.fixture(autouse=True)
+def events_as_eventbridge_delivers(product):
+    product.glue_events(delaySeconds=[0.1, 1.0])
+    yield
+    product.glue_events(function=None)
+
+
+def _ended_after_run(product, execution, job):
+    """Seconds from the run's end (Glue's CompletedOn) to the execution's end."""
+    [run] = product.runs(job)
+    return (execution["stopDate"] - run["CompletedOn"]).total_seconds()
+
+
+def _parked(product, run_id):
+    return product.dynamodb.get_item(TableName=WAKE_TABLE, Key={"runId": {"S": run_id}}, ConsistentRead=True).get("Item")
+
+
+def _wake_answers(product):
+    """The wake function's answers to Glue's events, from its JSON log lines."""
+    answers = []
+    for line in product.function_logs().splitlines():
+        start = line.find("{")
+        if start < 0:
+            continue
+        try:
+            record = json.loads(line[start:])
+        except ValueError:
+            continue
+        fields = record.get("fields", {})
+        if fields.get("message") == "wake":
+            answers.append(fields)
+    return answers
+
+
+def test_the_run_s_event_ends_the_execution_within_seconds_of_the_run(product):
+    job = unique("e2e-wake")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": RUN_SECONDS, "end": "SUCCEEDED"})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    execution = product.wait(arn, timeout=POLL_SECONDS)
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    assert output["status"] == "Success" and output["glueState"] == "SUCCEEDED", output
+    assert _ended_after_run(product, execution, job) < 5
+
+    entered = states_entered(product.history(arn))
+    assert entered.count("WaitForGlueEvent") == 1, "one token parked for the run"
+    assert entered.count("PollAtOnce") == 1 and entered.count("Poll") == 2, " ".join(entered)
+    # The token was used once and removed: nothing is left to wake.
+    assert _parked(product, output["runId"]) is None
+
+
+def test_without_the_event_the_backstop_ends_the_execution_on_its_schedule(product):
+    product.glue_events(delaySeconds=[0.1, 1.0], dropRate=1)
+    job = unique("e2e-wake-dropped")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": RUN_SECONDS, "end": "SUCCEEDED"})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    execution = product.wait(arn, timeout=POLL_SECONDS + 30)
+    assert execution["status"] == "SUCCEEDED", execution
+    # The first poll's wait ran out: the backstop, a minute after the start, not the event.
+    assert _ended_after_run(product, execution, job) > POLL_SECONDS - RUN_SECONDS - 5
+    entered = states_entered(product.history(arn))
+    assert "PollAtOnce" not in entered and entered.count("Poll") == 2, entered
+
+
+def test_a_duplicate_event_and_an_event_for_no_followed_run_change_nothing(product):
+    product.glue_events(delaySeconds=[0.1, 1.0], duplicateRate=1)
+    job = unique("e2e-wake-twice")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": RUN_SECONDS, "end": "SUCCEEDED"})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    execution = product.wait(arn, timeout=POLL_SECONDS)
+    assert execution["status"] == "SUCCEEDED", execution
+    time.sleep(3)  # the second delivery comes a second or two after the first
+    assert states_entered(product.history(arn)).count("PollAtOnce") == 1
+    assert len(product.runs(job)) == 1
+    [run] = product.runs(job)
+    about_run = [a for a in _wake_answers(product) if run["Id"] in a.get("reason", "")]
+    assert [a["woken"] for a in about_run] == [True, False], about_run
+
+    # A run nobody follows: answered, not failed, nothing sent.
+    other = unique("e2e-wake-nobody")
+    product.create_job(other)
+    product.script(other, {"starting": 0.2, "running": 0.5, "end": "SUCCEEDED"})
+    run_id = product.glue.start_job_run(JobName=other)["JobRunId"]
+    deadline = time.monotonic() + 20
+    while product.runs(other)[0]["JobRunState"] != "SUCCEEDED":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    event = {"version": "0", "id": "e", "detail-type": "Glue Job State Change", "source": "aws.glue",
+             "account": "123456789012", "time": "2026-12-02T00:00:00Z", "region": "us-east-1", "resources": [],
+             "detail": {"jobName": other, "severity": "INFO", "state": "SUCCEEDED", "jobRunId": run_id}}
+    failed, answer = product.invoke("polysync-glue-wake", event)
+    assert not failed, answer
+    assert answer == {"woken": False, "reason": f"no execution follows run {other}/{run_id}"}
+
+
+def test_a_run_followed_across_a_child_execution_is_woken_in_the_child(product):
+    # Two polls per execution: the parent hands the run over after its second poll, a minute in;
+    # the run ends while the child waits.
+    machine = product.create_state_machine(unique("polysync-glue-job-wake-budget"), history_budget=95)
+    job = unique("e2e-wake-child")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": POLL_SECONDS + 10, "end": "SUCCEEDED"})
+    parent = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
+    execution = product.wait(parent, timeout=3 * POLL_SECONDS)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert _ended_after_run(product, execution, job) < 5
+    [child] = [e for e in product.executions(machine) if e["executionArn"] != parent]
+    assert "PollAtOnce" in states_entered(product.history(child["executionArn"]))
+    assert "PollAtOnce" not in states_entered(product.history(parent))
+
+
+def test_an_aborted_execution_leaves_no_live_token(product):
+    job = unique("e2e-wake-aborted")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": 6, "end": "SUCCEEDED"})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    deadline = time.monotonic() + 20
+    while "WaitForGlueEvent" not in states_entered(product.history(arn)):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1)  # the park is made
+    product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
+    # The run ends (nobody cancels it here); its event finds the token dead and removes it.
+    deadline = time.monotonic() + 20
+    while product.runs(job)[0]["JobRunState"] != "SUCCEEDED":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    run_id = f"{job}/{product.runs(job)[0]['Id']}"
+    deadline = time.monotonic() + 10
+    while _parked(product, run_id) is not None:
+        assert time.monotonic() < deadline, _parked(product, run_id)
+        time.sleep(0.2)
+    about_run = [a for a in _wake_answers(product) if product.runs(job)[0]["Id"] in a.get("reason", "")]
+    assert [a["woken"] for a in about_run] == [False], about_run
