@@ -4,7 +4,8 @@
 //!
 //! Prints two tables: the policy without history (the age rule) against a fixed 30 s loop for
 //! one run of each length; and, for jobs whose runs spread evenly within ±spread of a median,
-//! the history-aware policy, the age rule, a fixed 30 s loop and Step Functions' own
+//! the history-aware policy woken by Glue's event, the history-aware policy alone (as with the
+//! event lost), the age rule, a fixed 30 s loop and Step Functions' own
 //! `glue:startJobRun.sync` schedule side by side (lag over 201 runs of each job; mean
 //! transitions per run).
 //!
@@ -12,7 +13,9 @@
 //! (tests/e2e/test_cost_model.py checks them against a real execution's history).
 
 use polysync_glue::config::PollBounds;
-use polysync_glue::polling::model::{by_age, first_late_detection, fixed, Policy, SteadyJob};
+use polysync_glue::polling::model::{
+    by_age, first_late_detection, fixed, Policy, SteadyJob, EVENT_DELAY_SECONDS,
+};
 use polysync_glue::polling::project_shape;
 
 const RUNS: [(&str, u64); 7] = [
@@ -101,8 +104,11 @@ fn one_run(bounds: PollBounds) {
 fn side_by_side(bounds: PollBounds) {
     println!("lag median / p95 in seconds; transitions: mean per run (the .sync task's polls are not transitions)");
     println!(
-        "{:<7} {:>6} | {:>19} | {:>19} | {:>19} | {:>11}",
-        "run", "spread", "history-aware", "age rule (today)", "fixed 30 s", ".sync"
+        "woken: history-aware with Glue's event {EVENT_DELAY_SECONDS} s after the run's end; without the event, history-aware"
+    );
+    println!(
+        "{:<7} {:>6} | {:>19} | {:>19} | {:>19} | {:>19} | {:>11}",
+        "run", "spread", "woken", "history-aware", "age rule", "fixed 30 s", ".sync"
     );
     for (label, seconds) in RUNS {
         for spread in SPREADS {
@@ -119,9 +125,10 @@ fn side_by_side(bounds: PollBounds) {
             };
             let sync = job.outcome(Policy::GlueSync, bounds);
             println!(
-                "{:<7} {:>5.0}% | {} | {} | {} | {:>4}/{:<6}",
+                "{:<7} {:>5.0}% | {} | {} | {} | {} | {:>4}/{:<6}",
                 label,
                 spread * 100.0,
+                cell(Policy::Woken),
                 cell(Policy::HistoryAware),
                 cell(Policy::AgeRule),
                 cell(Policy::Fixed30),

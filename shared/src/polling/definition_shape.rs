@@ -47,8 +47,12 @@ pub struct DefinitionShape {
     pub hand_over: Cost,
     pub most_to_end: Cost,
     /// The ways out of the poll's Choice that come back into the loop: the late notice, which
-    /// an execution takes at most once (`lateNoticeSent`), so the budget keeps room for it.
+    /// an execution takes at most once (`lateNoticeSent`), so the budget keeps room for it;
+    /// and the wake round.
     pub detours: Cost,
+    /// Glue's event ends the wait: the waiting task succeeds, the Parallel is left and entered
+    /// again, and the run is polled at once (counted in `detours` too).
+    pub wake_round: Cost,
     /// The poll task's `historyBudget`: the events an execution may write (docs/interface.md, "The state machine").
     pub history_budget: u64,
 }
@@ -180,6 +184,7 @@ impl DefinitionShape {
             hand_over,
             most_to_end,
             detours: late_notice + wake_round,
+            wake_round,
             history_budget,
         })
     }
@@ -443,6 +448,7 @@ mod tests {
         // Once each: NotifyLate (6, an SNS publish) back to WaitForRun; the wake: its task
         // succeeds (2 more), GlueEventArrived (3), PollAtOnce (2), Follow again (11), a poll (7).
         assert_eq!(shape.detours, cost(9, 31));
+        assert_eq!(shape.wake_round, cost(8, 25));
         // A state added to the loop is counted: the model follows the definition.
         let mut definition: Value = serde_json::from_str(DEFINITION).unwrap();
         let states = definition["States"]["Follow"]["Branches"][0]["States"]

@@ -28,15 +28,18 @@ pub struct PollingCost {
 /// poll function decides with the definition's history budget. Lambda latency is left out.
 pub fn simulate(run_seconds: u64, wait: impl Fn(u64) -> u32) -> PollingCost {
     let shape = project_shape();
-    simulate_within(shape, shape.history_budget, run_seconds, wait)
+    simulate_within(shape, shape.history_budget, run_seconds, wait, None)
 }
 
-/// [`simulate`] with another history budget.
+/// [`simulate`] with another history budget and, with `event_delay`, Glue's event for the
+/// run's end coming that many seconds after it: a wait it falls in ends then, and the run is
+/// polled at once (the wake round). A scheduled poll that comes first sees the end itself.
 pub fn simulate_within(
     shape: &DefinitionShape,
     budget: u64,
     run_seconds: u64,
     wait: impl Fn(u64) -> u32,
+    event_delay: Option<u64>,
 ) -> PollingCost {
     let mut clock = 0;
     let mut total = Cost::default();
@@ -68,8 +71,17 @@ pub fn simulate_within(
             polls_here = 0;
             continue;
         }
-        clock += u64::from(wait(clock).max(1));
+        let next_poll = clock + u64::from(wait(clock).max(1));
         execution = execution + shape.per_wait;
+        if let Some(woken_at) = event_delay.map(|delay| run_seconds + delay) {
+            if next_poll >= run_seconds && woken_at < next_poll {
+                clock = woken_at;
+                cost.polls += 1;
+                execution = execution + shape.wake_round + shape.at_end;
+                break;
+            }
+        }
+        clock = next_poll;
     }
     cost.most_execution_events = cost.most_execution_events.max(execution.events);
     total = total + execution;
@@ -88,6 +100,29 @@ pub fn by_age(run_seconds: u64, bounds: PollBounds) -> PollingCost {
 pub fn expecting(run_seconds: u64, bounds: PollBounds, expected: &ExpectedDuration) -> PollingCost {
     let window = Window::of(expected, bounds);
     simulate(run_seconds, |age| wait_within(window, age, bounds))
+}
+
+/// Seconds from a run's end to its Glue event reaching the wake, in the model: Glue and
+/// EventBridge deliver most within a second (Lambda latency is left out, as everywhere here).
+pub const EVENT_DELAY_SECONDS: u64 = 1;
+
+/// The cost of the history-aware policy with Glue's event delivered, `delay` seconds after the
+/// run's end; without the event the policy is [`expecting`] itself.
+pub fn woken(
+    run_seconds: u64,
+    bounds: PollBounds,
+    expected: &ExpectedDuration,
+    delay: u64,
+) -> PollingCost {
+    let window = Window::of(expected, bounds);
+    let shape = project_shape();
+    simulate_within(
+        shape,
+        shape.history_budget,
+        run_seconds,
+        |age| wait_within(window, age, bounds),
+        Some(delay),
+    )
 }
 
 /// The cost of a fixed interval, the baseline.
@@ -145,6 +180,8 @@ pub struct Outcome {
 /// The policies the cost model compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
+    /// History-aware, with Glue's event delivered after [`EVENT_DELAY_SECONDS`].
+    Woken,
     HistoryAware,
     AgeRule,
     Fixed30,
@@ -180,6 +217,7 @@ impl SteadyJob {
         for run in self.runs() {
             let by_age_rule = by_age(run, bounds);
             let cost = match policy {
+                Policy::Woken => woken(run, bounds, &history, EVENT_DELAY_SECONDS),
                 Policy::HistoryAware => expecting(run, bounds, &history),
                 Policy::AgeRule => by_age_rule,
                 Policy::Fixed30 => fixed(run, 30),
@@ -281,7 +319,7 @@ mod tests {
         assert!(at(p) + shape.most_to_end.events <= 120);
         assert!(at(p + 1) + shape.most_to_end.events > 120);
         // A lowered budget in the model: every execution stays within it.
-        let cost = simulate_within(shape, 120, 120, |_| 5);
+        let cost = simulate_within(shape, 120, 120, |_| 5, None);
         assert!(
             cost.executions >= 3 && cost.most_execution_events <= 120,
             "{cost:?}"
@@ -330,6 +368,48 @@ mod tests {
                 assert_eq!(ours.costlier_than_age_rule, 0, "{job:?}: {ours:?}");
             }
         }
+    }
+    #[test]
+    fn with_glue_s_event_every_run_is_seen_within_seconds_for_at_most_15_more_transitions() {
+        // Issue 21: the next poll within 5 s of the run's end, 1 min to 7 days, with or
+        // without history; at most 15 transitions more than before the wake (the Parallel and
+        // a success's way out of it, 7, see above, and the wake round).
+        let shape = project_shape();
+        assert!(7 + shape.wake_round.transitions <= 15, "{shape:?}");
+        for median_seconds in [60, 600, HOUR, 6 * HOUR, DAY, 7 * DAY] {
+            for spread in [0.0, 0.02, 0.10, 0.5] {
+                let job = SteadyJob {
+                    median_seconds,
+                    spread,
+                };
+                let with_event = job.outcome(Policy::Woken, BOUNDS);
+                assert!(with_event.p95_lag <= 5, "{job:?}: {with_event:?}");
+                let without = job.outcome(Policy::HistoryAware, BOUNDS);
+                assert!(
+                    with_event.mean_transitions
+                        <= without.mean_transitions + shape.wake_round.transitions as f64,
+                    "{job:?}: {with_event:?} against {without:?}"
+                );
+            }
+            // Without history: the age rule's schedule, woken.
+            let no_history = ExpectedDuration {
+                runs: 0,
+                p50_seconds: 0,
+                p90_seconds: 0,
+            };
+            let cost = woken(median_seconds, BOUNDS, &no_history, EVENT_DELAY_SECONDS);
+            assert!(cost.lag_seconds <= 5, "{median_seconds} s: {cost:?}");
+        }
+        // A poll that comes before the event sees the end itself: no wake round.
+        let before_event = SteadyJob {
+            median_seconds: 600,
+            spread: 0.0,
+        };
+        let history = before_event.history();
+        assert_eq!(
+            woken(600, BOUNDS, &history, 120),
+            expecting(600, BOUNDS, &history)
+        );
     }
     #[test]
     fn the_glue_sync_schedule_looks_each_minute_then_every_five() {
