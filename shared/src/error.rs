@@ -318,52 +318,51 @@ impl RequestTarget<'_> {
     }
 }
 
+/// An SDK error of a service without modelled refusals we match (Step Functions, DynamoDB).
+pub trait ServiceError: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static {}
+impl<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static> ServiceError for E {}
+
 /// Maps an SDK error of a Step Functions operation; no answer has no code (`Unavailable`).
-pub fn from_states_sdk<E>(
+pub fn from_states_sdk<E: ServiceError>(
     operation: &'static str,
     error: SdkError<E, HttpResponse>,
-) -> PolysyncError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let (code, message) = code_and_message(&error);
+) -> PolysyncError {
+    let (code, message, source) = parts_of(error);
     PolysyncError::StepFunctions {
         operation,
         code,
         message,
-        source: ErrorSource::of(error),
+        source,
     }
 }
 
 /// Maps an SDK error of a DynamoDB operation (the wake's store); no answer has no code.
-pub fn from_dynamodb_sdk<E>(
+pub fn from_dynamodb_sdk<E: ServiceError>(
     operation: &'static str,
     error: SdkError<E, HttpResponse>,
-) -> PolysyncError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let (code, message) = code_and_message(&error);
+) -> PolysyncError {
+    let (code, message, source) = parts_of(error);
     PolysyncError::TokenStore {
         operation,
         code,
         message,
-        source: ErrorSource::of(error),
+        source,
     }
 }
 
-/// The code and message of a service's answer; none and the transport's story without one.
-fn code_and_message<E>(error: &SdkError<E, HttpResponse>) -> (Option<ErrorCode>, String)
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match error {
+/// The code and message of a service's answer (none, and the transport's story, without one)
+/// and the error itself as the source.
+fn parts_of<E: ServiceError>(
+    error: SdkError<E, HttpResponse>,
+) -> (Option<ErrorCode>, String, Option<ErrorSource>) {
+    let (code, message) = match &error {
         SdkError::ServiceError(context) => (
             context.err().code().map(ErrorCode::from_wire),
             context.err().message().unwrap_or_default().to_owned(),
         ),
         other => (None, describe_transport(other)),
-    }
+    };
+    (code, message, ErrorSource::of(error))
 }
 
 /// Maps an SDK error of any Glue operation to the contract's error, with its hint.

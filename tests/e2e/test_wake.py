@@ -15,8 +15,9 @@ from harness import LocalProduct
 WAKE_TABLE = "polysync-glue-wake-e2e"
 # Each poll waits a minute: only the event can end an execution sooner.
 POLL_SECONDS = 60
-# Long enough that the first poll (a cold start of a debug build can take seconds) sees it running.
-RUN_SECONDS = 10
+# Long enough that the first poll sees the run going: a cold start of a debug build took over
+# 10 s on a machine busy building.
+RUN_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +61,19 @@ def _wake_answers(product):
     return answers
 
 
-def test_the_run_s_event_ends_the_execution_within_seconds_of_the_run(product):
-    job = unique("e2e-wake")
+def _follow_a_run(product, prefix, timeout):
+    """A run of RUN_SECONDS that succeeds, followed by a new execution to its end."""
+    job = unique(prefix)
     product.create_job(job)
     product.script(job, {"starting": 0.2, "running": RUN_SECONDS, "end": "SUCCEEDED"})
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    execution = product.wait(arn, timeout=POLL_SECONDS)
+    execution = product.wait(arn, timeout=timeout)
     assert execution["status"] == "SUCCEEDED", execution
+    return job, arn, execution
+
+
+def test_the_run_s_event_ends_the_execution_within_seconds_of_the_run(product):
+    job, arn, execution = _follow_a_run(product, "e2e-wake", timeout=POLL_SECONDS)
     output = json.loads(execution["output"])
     assert output["status"] == "Success" and output["glueState"] == "SUCCEEDED", output
     assert _ended_after_run(product, execution, job) < 5
@@ -80,12 +87,7 @@ def test_the_run_s_event_ends_the_execution_within_seconds_of_the_run(product):
 
 def test_without_the_event_the_backstop_ends_the_execution_on_its_schedule(product):
     product.glue_events(delaySeconds=[0.1, 1.0], dropRate=1)
-    job = unique("e2e-wake-dropped")
-    product.create_job(job)
-    product.script(job, {"starting": 0.2, "running": RUN_SECONDS, "end": "SUCCEEDED"})
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    execution = product.wait(arn, timeout=POLL_SECONDS + 30)
-    assert execution["status"] == "SUCCEEDED", execution
+    job, arn, execution = _follow_a_run(product, "e2e-wake-dropped", timeout=POLL_SECONDS + 30)
     # The first poll's wait ran out: the backstop, a minute after the start, not the event.
     assert _ended_after_run(product, execution, job) > POLL_SECONDS - RUN_SECONDS - 5
     entered = states_entered(product.history(arn))
@@ -94,12 +96,7 @@ def test_without_the_event_the_backstop_ends_the_execution_on_its_schedule(produ
 
 def test_a_duplicate_event_and_an_event_for_no_followed_run_change_nothing(product):
     product.glue_events(delaySeconds=[0.1, 1.0], duplicateRate=1)
-    job = unique("e2e-wake-twice")
-    product.create_job(job)
-    product.script(job, {"starting": 0.2, "running": RUN_SECONDS, "end": "SUCCEEDED"})
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    execution = product.wait(arn, timeout=POLL_SECONDS)
-    assert execution["status"] == "SUCCEEDED", execution
+    job, arn, _ = _follow_a_run(product, "e2e-wake-twice", timeout=POLL_SECONDS)
     time.sleep(3)  # the second delivery comes a second or two after the first
     assert states_entered(product.history(arn)).count("PollAtOnce") == 1
     assert len(product.runs(job)) == 1
