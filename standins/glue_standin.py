@@ -670,22 +670,26 @@ sfn_service.StateTaskServiceSfn._normalise_parameters = _sfn_parameters  # type:
 sfn_service.StateTaskServiceSfn._normalise_response = _sfn_response  # type: ignore[method-assign]
 
 
-# --- Step Functions: a stopped execution's task token is closed ---------------------------------
+# --- Step Functions: a task token is closed once used, or once its execution stops ---------------
 #
 # SendTaskSuccess answers TaskTimedOut when "the task associated with the token has already been
-# closed" (Step Functions API reference, SendTaskSuccess, Errors), as it is once its execution
-# is stopped. moto 5.2 looks the token up among RUNNING executions, and an execution stopped
-# while a branch waits for its token stays RUNNING until the interpreter notices, so the token
-# of an aborted execution would still be accepted. (moto's own TaskTimedOut, of its parser's
-# API module, is not an error moto's responses serialise: raised, it answers a bare 500.)
+# closed" (Step Functions API reference, SendTaskSuccess, Errors): once the task was sent its
+# outcome, and once its execution is stopped. moto 5.2 keeps a used token in its pool and takes
+# a second outcome for it, and looks the token up among RUNNING executions, where an execution
+# stopped while a branch waits for its token stays until the interpreter notices; both would
+# still be accepted. (moto's own TaskTimedOut, of its parser's API module, is not an error
+# moto's responses serialise: raised, it answers a bare 500.)
 
 
 def _send_task_success(self: Any, task_token: str, outcome: str) -> Any:
-    for execution in self._get_executions():
-        worker = execution.exec_worker
-        if worker and worker.env.callback_pool_manager.get(task_token) and not worker.env.is_running():
-            raise AWSError("The task associated with the token has already been closed.", "TaskTimedOut")
-    return _original_send_task_success(self, task_token, outcome)
+    with _lock:
+        for execution in self._get_executions():
+            worker = execution.exec_worker
+            endpoint = worker and worker.env.callback_pool_manager.get(task_token)
+            if endpoint and (endpoint.get_outcome() is not None or not worker.env.is_running()):
+                raise AWSError("The task associated with the token has already been closed.", "TaskTimedOut")
+        # Under the lock: of two calls at once with one token, the second sees the first's outcome.
+        return _original_send_task_success(self, task_token, outcome)
 
 
 _original_send_task_success = sfn_parser_models.StepFunctionsParserBackend.send_task_success

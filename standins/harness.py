@@ -422,8 +422,23 @@ class LocalProduct:
             if execution["status"] in TERMINAL_EXECUTION_STATES:
                 return execution
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{execution_arn} still {execution['status']} after {timeout} s")
+                raise TimeoutError(
+                    f"{execution_arn} still {execution['status']} after {timeout} s: {self.timeline(execution_arn)}"
+                )
             time.sleep(0.25)
+
+    def timeline(self, execution_arn: str) -> str:
+        """What the execution did, each event at its seconds from the start: a timeout says why."""
+        events = self.history(execution_arn)
+        if not events:
+            return "no history"
+        start = events[0]["timestamp"]
+
+        def said(event: dict[str, Any]) -> str:
+            entered = event.get("stateEnteredEventDetails")
+            return f"{event['type']}({entered['name']})" if entered else event["type"]
+
+        return ", ".join(f"{(e['timestamp'] - start).total_seconds():.1f} {said(e)}" for e in events)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events, token = [], None

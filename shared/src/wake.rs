@@ -181,7 +181,7 @@ async fn wake(
     // The execution may follow an earlier attempt of this run: its token is under that id.
     for _ in 0..=MAX_ATTEMPTS_BACK {
         let run_id = RunId::new(&change.job_name, run.id().unwrap_or_default());
-        if let Some(parked) = store.parked(&run_id.to_string()).await? {
+        if let Some(parked) = store.take(&run_id.to_string()).await? {
             return send_wake(env, &store, &run_id, parked, &event_run).await;
         }
         match run.previous_run_id() {
@@ -194,8 +194,9 @@ async fn wake(
     )))
 }
 
-/// Sends the parked task its success, once: the item goes whatever the answer, as a token that
-/// was used or has expired never wakes anything again.
+/// Sends the taken token its success. The item is already gone, so a token that was used or
+/// has expired never wakes anything again; one that could not be sent for a passing fault is
+/// put back and the fault returned, for Lambda's retry of the event.
 async fn send_wake(
     env: &Services,
     store: &TokenStore<'_>,
@@ -209,9 +210,6 @@ async fn send_wake(
         execution_id: Some(parked.execution_id.clone()),
     };
     if parked.expires_at <= env.clock.now().secs() {
-        store
-            .remove(&run_id.to_string(), &parked.task_token)
-            .await?;
         return Ok(dead(format!("the token left for run {run_id} has expired")));
     }
     let output = json!({"woken": true, "runId": event_run.to_string()}).to_string();
@@ -222,25 +220,28 @@ async fn send_wake(
         .output(output)
         .send()
         .await;
-    let answer = match sent {
-        Ok(_) => WakeOutput {
+    match sent {
+        Ok(_) => Ok(WakeOutput {
             woken: true,
             reason: format!("run {event_run} ended"),
             execution_id: Some(parked.execution_id.clone()),
-        },
+        }),
         Err(error)
             if error.as_service_error().is_some_and(|e| {
                 e.is_task_timed_out() || e.is_invalid_token() || e.is_task_does_not_exist()
             }) =>
         {
-            dead(format!(
+            Ok(dead(format!(
                 "execution no longer waits for run {run_id} (its token was used or has expired)"
-            ))
+            )))
         }
-        Err(error) => return Err(from_states_sdk("SendTaskSuccess", error)),
-    };
-    store
-        .remove(&run_id.to_string(), &parked.task_token)
-        .await?;
-    Ok(answer)
+        Err(error) => {
+            let error = from_states_sdk("SendTaskSuccess", error);
+            if let Err(lost) = store.put_back(&run_id.to_string(), &parked).await {
+                // The backstop poll still ends the wait, on its schedule.
+                tracing::warn!(error = %lost, run = %run_id, "the token could not be put back");
+            }
+            Err(error)
+        }
+    }
 }

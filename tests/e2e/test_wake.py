@@ -5,6 +5,7 @@ execution that ends within seconds of its run was woken, and one that ends a wai
 ended by the backstop."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -32,6 +33,7 @@ def events_as_eventbridge_delivers(product):
     product.glue_events(delaySeconds=[0.1, 1.0])
     yield
     product.glue_events(function=None)
+    product.clear_faults()
 
 
 def _ended_after_run(product, execution, job):
@@ -87,7 +89,8 @@ def test_the_run_s_event_ends_the_execution_within_seconds_of_the_run(product):
 
 def test_without_the_event_the_backstop_ends_the_execution_on_its_schedule(product):
     product.glue_events(delaySeconds=[0.1, 1.0], dropRate=1)
-    job, arn, execution = _follow_a_run(product, "e2e-wake-dropped", timeout=POLL_SECONDS + 30)
+    # Given up after two schedules: the backstop's own time is what the next line asserts.
+    job, arn, execution = _follow_a_run(product, "e2e-wake-dropped", timeout=2 * POLL_SECONDS + 30)
     # The first poll's wait ran out: the backstop, a minute after the start, not the event.
     assert _ended_after_run(product, execution, job) > POLL_SECONDS - RUN_SECONDS - 5
     entered = states_entered(product.history(arn))
@@ -97,12 +100,12 @@ def test_without_the_event_the_backstop_ends_the_execution_on_its_schedule(produ
 def test_a_duplicate_event_and_an_event_for_no_followed_run_change_nothing(product):
     product.glue_events(delaySeconds=[0.1, 1.0], duplicateRate=1)
     job, arn, _ = _follow_a_run(product, "e2e-wake-twice", timeout=POLL_SECONDS)
-    time.sleep(3)  # the second delivery comes a second or two after the first
+    time.sleep(3)  # the second delivery comes up to a second or two after the first
     assert states_entered(product.history(arn)).count("PollAtOnce") == 1
     assert len(product.runs(job)) == 1
     [run] = product.runs(job)
     about_run = [a for a in _wake_answers(product) if run["Id"] in a.get("reason", "")]
-    assert [a["woken"] for a in about_run] == [True, False], about_run
+    assert sorted(a["woken"] for a in about_run) == [False, True], about_run
 
     # A run nobody follows: answered, not failed, nothing sent.
     other = unique("e2e-wake-nobody")
@@ -160,3 +163,52 @@ def test_an_aborted_execution_leaves_no_live_token(product):
         time.sleep(0.2)
     about_run = [a for a in _wake_answers(product) if product.runs(job)[0]["Id"] in a.get("reason", "")]
     assert [a["woken"] for a in about_run] == [False], about_run
+
+
+def _event_of(job, run_id):
+    return {"version": "0", "id": unique("event"), "detail-type": "Glue Job State Change", "source": "aws.glue",
+            "account": "123456789012", "time": "2026-12-03T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"jobName": job, "severity": "INFO", "state": "SUCCEEDED", "jobRunId": run_id}}
+
+
+def test_two_deliveries_at_once_wake_the_execution_once_and_send_the_token_once(product):
+    # EventBridge delivers at least once; here both copies reach the wake together, each
+    # GetJobRun a second long, so both look for the token at the same moment.
+    product.glue_events(dropRate=1)
+    job = unique("e2e-wake-together")
+    product.create_job(job)
+    product.script(job, {"starting": 0.2, "running": 6, "end": "SUCCEEDED"})
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+    deadline = time.monotonic() + 30
+    while not (product.runs(job) and product.runs(job)[0]["JobRunState"] == "SUCCEEDED"
+               and _parked(product, f"{job}/{product.runs(job)[0]['Id']}")):
+        assert time.monotonic() < deadline, states_entered(product.history(arn))
+        time.sleep(0.2)
+    run_id = product.runs(job)[0]["Id"]
+    product.fault(operation="GetJobRun", kind="slow", seconds=1.0, job=job)
+    answers: list = []
+    deliveries = [threading.Thread(target=lambda: answers.append(product.invoke("polysync-glue-wake", _event_of(job, run_id))))
+                  for _ in range(2)]
+    for delivery in deliveries:
+        delivery.start()
+    for delivery in deliveries:
+        delivery.join()
+    # While the execution still runs (its next poll's GetJobRun takes a second too), Step
+    # Functions refuses the used token, as the stand-in enforces: that is what a second send
+    # would have met.
+    [token] = [json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["park"]["taskToken"]
+               for e in product.history(arn) if e["type"] == "TaskScheduled"]
+    with pytest.raises(product.sfn.exceptions.ClientError) as refused:
+        product.sfn.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] == "TaskTimedOut", refused.value.response
+    assert product.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    assert [failed for failed, _ in answers] == [False, False], answers
+    assert sorted(answer["woken"] for _, answer in answers) == [False, True], answers
+    # The other found no token, so it sent nothing: had it sent the used one, Step Functions'
+    # TaskTimedOut would make it say "no longer waits".
+    [other] = [answer for _, answer in answers if not answer["woken"]]
+    assert other["reason"] == f"no execution follows run {job}/{run_id}", answers
+    execution = product.wait(arn, timeout=POLL_SECONDS)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert states_entered(product.history(arn)).count("PollAtOnce") == 1
+

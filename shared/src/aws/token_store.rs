@@ -3,7 +3,8 @@
 //! execution's ARN and when the item expires (the table's time-to-live attribute). No argument
 //! value is ever written.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use crate::error::{from_dynamodb_sdk, PolysyncError};
@@ -33,31 +34,27 @@ impl TokenStore<'_> {
     /// Leaves `token` for `run_id`: the newest waiter (a child execution, a redrive) replaces
     /// an older one, whose task can no longer be woken anyway.
     pub async fn park(&self, run_id: &str, token: &ParkedToken) -> Result<(), PolysyncError> {
-        self.client
-            .put_item()
-            .table_name(self.table)
-            .item(RUN_ID, AttributeValue::S(run_id.to_owned()))
-            .item(TASK_TOKEN, AttributeValue::S(token.task_token.clone()))
-            .item(EXECUTION_ID, AttributeValue::S(token.execution_id.clone()))
-            .item(EXPIRES_AT, AttributeValue::N(token.expires_at.to_string()))
+        self.item(self.client.put_item(), run_id, token)
             .send()
             .await
             .map_err(|e| from_dynamodb_sdk("PutItem", e))?;
         Ok(())
     }
 
-    /// The token left for `run_id`, if any (read consistently: a park just made is seen).
-    pub async fn parked(&self, run_id: &str) -> Result<Option<ParkedToken>, PolysyncError> {
+    /// Takes the token left for `run_id`, if any: the item is deleted and what it held comes
+    /// back in the same call (`ReturnValues: ALL_OLD`), so of two wakes at once (EventBridge
+    /// delivers at least once) only one gets the token.
+    pub async fn take(&self, run_id: &str) -> Result<Option<ParkedToken>, PolysyncError> {
         let answer = self
             .client
-            .get_item()
+            .delete_item()
             .table_name(self.table)
             .key(RUN_ID, AttributeValue::S(run_id.to_owned()))
-            .consistent_read(true)
+            .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|e| from_dynamodb_sdk("GetItem", e))?;
-        let Some(item) = answer.item() else {
+            .map_err(|e| from_dynamodb_sdk("DeleteItem", e))?;
+        let Some(item) = answer.attributes() else {
             return Ok(None);
         };
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
@@ -76,19 +73,16 @@ impl TokenStore<'_> {
         })
     }
 
-    /// Removes the item of `run_id` if it still holds `task_token`: a newer park is kept.
-    pub async fn remove(&self, run_id: &str, task_token: &str) -> Result<(), PolysyncError> {
-        let removed = self
-            .client
-            .delete_item()
-            .table_name(self.table)
-            .key(RUN_ID, AttributeValue::S(run_id.to_owned()))
-            .condition_expression("#token = :token")
-            .expression_attribute_names("#token", TASK_TOKEN)
-            .expression_attribute_values(":token", AttributeValue::S(task_token.to_owned()))
+    /// Puts back a token taken by a wake that could not send it, unless a newer park has
+    /// taken its place: the retried wake, or the next event, finds it again.
+    pub async fn put_back(&self, run_id: &str, token: &ParkedToken) -> Result<(), PolysyncError> {
+        let put = self
+            .item(self.client.put_item(), run_id, token)
+            .condition_expression("attribute_not_exists(#run)")
+            .expression_attribute_names("#run", RUN_ID)
             .send()
             .await;
-        match removed {
+        match put {
             Ok(_) => Ok(()),
             Err(error)
                 if error
@@ -97,7 +91,20 @@ impl TokenStore<'_> {
             {
                 Ok(())
             }
-            Err(error) => Err(from_dynamodb_sdk("DeleteItem", error)),
+            Err(error) => Err(from_dynamodb_sdk("PutItem", error)),
         }
+    }
+
+    fn item(
+        &self,
+        put: PutItemFluentBuilder,
+        run_id: &str,
+        token: &ParkedToken,
+    ) -> PutItemFluentBuilder {
+        put.table_name(self.table)
+            .item(RUN_ID, AttributeValue::S(run_id.to_owned()))
+            .item(TASK_TOKEN, AttributeValue::S(token.task_token.clone()))
+            .item(EXECUTION_ID, AttributeValue::S(token.execution_id.clone()))
+            .item(EXPIRES_AT, AttributeValue::N(token.expires_at.to_string()))
     }
 }

@@ -2,12 +2,9 @@
 //! that task its success once; everything else answers `woken: false` and calls nothing it
 //! need not.
 
-use aws_sdk_dynamodb::operation::delete_item::{
-    DeleteItemError, DeleteItemInput, DeleteItemOutput,
-};
-use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::delete_item::{DeleteItemInput, DeleteItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_glue::types::{JobRun, JobRunState};
 use aws_sdk_sfn::operation::send_task_success::{
     SendTaskSuccessError, SendTaskSuccessInput, SendTaskSuccessOutput,
@@ -56,29 +53,26 @@ fn ended(id: &str, previous: Option<&str>) -> JobRun {
         .build()
 }
 
-fn parked_under(run_id: &'static str, expires_at: i64) -> Rule {
-    mock!(aws_sdk_dynamodb::Client::get_item)
-        .match_requests(move |r| {
+/// The store's answer to a wake's take: the item left under `run_id`, deleted as it is read.
+fn taken_from(run_id: &'static str, expires_at: i64) -> (Rule, Recorded<DeleteItemInput>) {
+    recording(
+        mock!(aws_sdk_dynamodb::Client::delete_item).match_requests(move |r| {
             r.key().and_then(|k| k.get("runId")) == Some(&AttributeValue::S(run_id.to_owned()))
-        })
-        .then_output(move || {
-            GetItemOutput::builder()
-                .item("runId", AttributeValue::S(run_id.to_owned()))
-                .item("taskToken", AttributeValue::S(TOKEN.to_owned()))
-                .item("executionId", AttributeValue::S(EXECUTION_ARN.to_owned()))
-                .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+        }),
+        move |_| {
+            DeleteItemOutput::builder()
+                .attributes("runId", AttributeValue::S(run_id.to_owned()))
+                .attributes("taskToken", AttributeValue::S(TOKEN.to_owned()))
+                .attributes("executionId", AttributeValue::S(EXECUTION_ARN.to_owned()))
+                .attributes("expiresAt", AttributeValue::N(expires_at.to_string()))
                 .build()
-        })
+        },
+    )
 }
 
+/// Nothing under the key: DeleteItem answers without attributes.
 fn nothing_parked() -> Rule {
-    mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build())
-}
-
-fn removed() -> (Rule, Recorded<DeleteItemInput>) {
-    recording(mock!(aws_sdk_dynamodb::Client::delete_item), |_| {
-        DeleteItemOutput::builder().build()
-    })
+    mock!(aws_sdk_dynamodb::Client::delete_item).then_output(|| DeleteItemOutput::builder().build())
 }
 
 async fn wake_of(env: &Services, payload: Value) -> Value {
@@ -143,26 +137,24 @@ async fn a_park_while_the_wake_is_off_is_wake_off_and_a_bad_one_invalid_input() 
 #[tokio::test(start_paused = true)]
 async fn the_event_of_an_ended_run_wakes_the_execution_that_follows_it_once() {
     let get = answers_run(ended("jr_1", None));
-    let parked = parked_under("nightly-sales/jr_1", NOW_SECS + 60);
-    let (delete, deletes) = removed();
+    let (taken, takes) = taken_from("nightly-sales/jr_1", NOW_SECS + 60);
     let (send, sent) = recording(
         mock!(aws_sdk_sfn::Client::send_task_success),
         |_: &SendTaskSuccessInput| SendTaskSuccessOutput::builder().build(),
     );
-    let env = services(&[&get], &[&parked, &delete], &[&send], wake_on());
+    let env = services(&[&get], &[&taken], &[&send], wake_on());
     let answer = wake_of(&env, glue_event("nightly-sales", "jr_1", "SUCCEEDED")).await;
     assert_eq!(answer["woken"], true, "{answer}");
     assert_eq!(answer["executionId"], EXECUTION_ARN);
     let sent = sent.lock().unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].task_token(), Some(TOKEN));
-    // The item goes, only if it still holds this token (a child's newer park stays).
-    let deletes = deletes.lock().unwrap();
-    assert_eq!(deletes.len(), 1);
-    assert_eq!(
-        deletes[0].expression_attribute_values().unwrap()[":token"],
-        AttributeValue::S(TOKEN.into())
-    );
+    // The token is taken in one call, deleted as it is read: a second wake at once finds none.
+    let takes = takes.lock().unwrap();
+    assert_eq!(takes.len(), 1);
+    assert_eq!(takes[0].table_name(), Some(TABLE));
+    assert_eq!(takes[0].return_values(), Some(&ReturnValue::AllOld));
+    assert_eq!(takes[0].condition_expression(), None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -181,19 +173,18 @@ async fn a_retry_attempt_s_event_wakes_the_execution_that_follows_the_first_atte
                 .job_run(ended("jr_1", None))
                 .build()
         });
-    let none_for_jr_2 = mock!(aws_sdk_dynamodb::Client::get_item)
+    let none_for_jr_2 = mock!(aws_sdk_dynamodb::Client::delete_item)
         .match_requests(|r| {
             r.key().and_then(|k| k.get("runId"))
                 == Some(&AttributeValue::S("nightly-sales/jr_2".into()))
         })
-        .then_output(|| GetItemOutput::builder().build());
-    let parked = parked_under("nightly-sales/jr_1", NOW_SECS + 60);
-    let (delete, _) = removed();
+        .then_output(|| DeleteItemOutput::builder().build());
+    let (taken, _) = taken_from("nightly-sales/jr_1", NOW_SECS + 60);
     let send = mock!(aws_sdk_sfn::Client::send_task_success)
         .then_output(|| SendTaskSuccessOutput::builder().build());
     let env = services(
         &[&get, &first],
-        &[&none_for_jr_2, &parked, &delete],
+        &[&none_for_jr_2, &taken],
         &[&send],
         wake_on(),
     );
@@ -216,10 +207,10 @@ async fn a_duplicate_event_finds_nothing_to_wake_and_sends_nothing() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_token_already_used_or_expired_wakes_nothing_and_is_removed() {
+async fn a_token_already_used_or_expired_wakes_nothing_and_is_not_put_back() {
+    // No PutItem rule: putting the token back would fail the test.
     let get = answers_run(ended("jr_1", None));
-    let parked = parked_under("nightly-sales/jr_1", NOW_SECS + 60);
-    let (delete, deletes) = removed();
+    let (taken, _) = taken_from("nightly-sales/jr_1", NOW_SECS + 60);
     let timed_out = mock!(aws_sdk_sfn::Client::send_task_success).then_error(|| {
         SendTaskSuccessError::TaskTimedOut(
             aws_sdk_sfn::types::error::TaskTimedOut::builder()
@@ -227,7 +218,7 @@ async fn a_token_already_used_or_expired_wakes_nothing_and_is_removed() {
                 .build(),
         )
     });
-    let env = services(&[&get], &[&parked, &delete], &[&timed_out], wake_on());
+    let env = services(&[&get], &[&taken], &[&timed_out], wake_on());
     let answer = wake_of(&env, glue_event("nightly-sales", "jr_1", "FAILED")).await;
     assert_eq!(answer["woken"], false);
     assert!(
@@ -237,36 +228,54 @@ async fn a_token_already_used_or_expired_wakes_nothing_and_is_removed() {
             .contains("no longer waits"),
         "{answer}"
     );
-    assert_eq!(deletes.lock().unwrap().len(), 1);
     // Past its time to live (DynamoDB removes expired items lazily): not sent at all.
-    let stale = parked_under("nightly-sales/jr_1", NOW_SECS - 1);
-    let (delete, deletes) = removed();
-    let env = services(&[&get], &[&stale, &delete], &[], wake_on());
+    let (stale, takes) = taken_from("nightly-sales/jr_1", NOW_SECS - 1);
+    let env = services(&[&get], &[&stale], &[], wake_on());
     let answer = wake_of(&env, glue_event("nightly-sales", "jr_1", "FAILED")).await;
     assert_eq!(answer["woken"], false);
     assert!(
         answer["reason"].as_str().unwrap().contains("expired"),
         "{answer}"
     );
-    assert_eq!(deletes.lock().unwrap().len(), 1);
+    assert_eq!(takes.lock().unwrap().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_newer_park_survives_an_older_wake_s_removal() {
+async fn a_passing_fault_of_the_send_puts_the_token_back_for_the_retry() {
     let get = answers_run(ended("jr_1", None));
-    let parked = parked_under("nightly-sales/jr_1", NOW_SECS + 60);
-    let replaced = mock!(aws_sdk_dynamodb::Client::delete_item).then_error(|| {
-        DeleteItemError::ConditionalCheckFailedException(
-            aws_sdk_dynamodb::types::error::ConditionalCheckFailedException::builder()
-                .message("The conditional request failed")
+    let (taken, _) = taken_from("nightly-sales/jr_1", NOW_SECS + 60);
+    let throttled = mock!(aws_sdk_sfn::Client::send_task_success).then_error(|| {
+        SendTaskSuccessError::KmsThrottlingException(
+            aws_sdk_sfn::types::error::KmsThrottlingException::builder()
+                .message("Rate exceeded")
                 .build(),
         )
     });
-    let send = mock!(aws_sdk_sfn::Client::send_task_success)
-        .then_output(|| SendTaskSuccessOutput::builder().build());
-    let env = services(&[&get], &[&parked, &replaced], &[&send], wake_on());
-    let answer = wake_of(&env, glue_event("nightly-sales", "jr_1", "SUCCEEDED")).await;
-    assert_eq!(answer["woken"], true, "{answer}");
+    let (put_back, puts) = recording(
+        mock!(aws_sdk_dynamodb::Client::put_item),
+        |_: &PutItemInput| PutItemOutput::builder().build(),
+    );
+    let env = services(&[&get], &[&taken, &put_back], &[&throttled], wake_on());
+    let error = wake::handle(
+        &env,
+        event(glue_event("nightly-sales", "jr_1", "SUCCEEDED")),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("SendTaskSuccess"), "{error}");
+    let puts = puts.lock().unwrap();
+    assert_eq!(puts.len(), 1);
+    let item = puts[0].item().unwrap();
+    assert_eq!(item["taskToken"], AttributeValue::S(TOKEN.into()));
+    assert_eq!(
+        item["expiresAt"],
+        AttributeValue::N((NOW_SECS + 60).to_string())
+    );
+    // Only where no newer park has taken its place.
+    assert_eq!(
+        puts[0].condition_expression(),
+        Some("attribute_not_exists(#run)")
+    );
 }
 
 #[tokio::test(start_paused = true)]
