@@ -416,14 +416,17 @@ class LocalProduct:
         return "FunctionError" in answer, json.loads(answer["Payload"].read())
 
     def wait(self, execution_arn: str, timeout: float = 180) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
         while True:
             execution = self.sfn.describe_execution(executionArn=execution_arn)
             if execution["status"] in TERMINAL_EXECUTION_STATES:
                 return execution
-            if time.monotonic() > deadline:
+            waited = time.monotonic() - began
+            if waited > timeout:
+                # The time waited, too: one call that hangs overshoots the deadline.
                 raise TimeoutError(
-                    f"{execution_arn} still {execution['status']} after {timeout} s: {self.timeline(execution_arn)}"
+                    f"{execution_arn} still {execution['status']} after {waited:.0f} s (deadline {timeout} s): "
+                    f"{self.timeline(execution_arn)}"
                 )
             time.sleep(0.25)
 
