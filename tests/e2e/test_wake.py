@@ -74,6 +74,12 @@ def _follow_a_run(product, prefix, timeout):
     return job, arn, execution
 
 
+def _event_of(job, run_id):
+    return {"version": "0", "id": unique("event"), "detail-type": "Glue Job State Change", "source": "aws.glue",
+            "account": "123456789012", "time": "2026-12-03T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"jobName": job, "severity": "INFO", "state": "SUCCEEDED", "jobRunId": run_id}}
+
+
 def test_the_run_s_event_ends_the_execution_within_seconds_of_the_run(product):
     job, arn, execution = _follow_a_run(product, "e2e-wake", timeout=POLL_SECONDS)
     output = json.loads(execution["output"])
@@ -116,10 +122,7 @@ def test_a_duplicate_event_and_an_event_for_no_followed_run_change_nothing(produ
     while product.runs(other)[0]["JobRunState"] != "SUCCEEDED":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    event = {"version": "0", "id": "e", "detail-type": "Glue Job State Change", "source": "aws.glue",
-             "account": "123456789012", "time": "2026-12-02T00:00:00Z", "region": "us-east-1", "resources": [],
-             "detail": {"jobName": other, "severity": "INFO", "state": "SUCCEEDED", "jobRunId": run_id}}
-    failed, answer = product.invoke("polysync-glue-wake", event)
+    failed, answer = product.invoke("polysync-glue-wake", _event_of(other, run_id))
     assert not failed, answer
     assert answer == {"woken": False, "reason": f"no execution follows run {other}/{run_id}"}
 
@@ -165,12 +168,6 @@ def test_an_aborted_execution_leaves_no_live_token(product):
     assert [a["woken"] for a in about_run] == [False], about_run
 
 
-def _event_of(job, run_id):
-    return {"version": "0", "id": unique("event"), "detail-type": "Glue Job State Change", "source": "aws.glue",
-            "account": "123456789012", "time": "2026-12-03T00:00:00Z", "region": "us-east-1", "resources": [],
-            "detail": {"jobName": job, "severity": "INFO", "state": "SUCCEEDED", "jobRunId": run_id}}
-
-
 def test_two_deliveries_at_once_wake_the_execution_once_and_send_the_token_once(product):
     # EventBridge delivers at least once; here both copies reach the wake together, each
     # GetJobRun a second long, so both look for the token at the same moment.
@@ -211,4 +208,3 @@ def test_two_deliveries_at_once_wake_the_execution_once_and_send_the_token_once(
     execution = product.wait(arn, timeout=POLL_SECONDS)
     assert execution["status"] == "SUCCEEDED", execution
     assert states_entered(product.history(arn)).count("PollAtOnce") == 1
-

@@ -151,7 +151,7 @@ def test_iam_is_least_privilege():
                 assert statement["Resource"] == "*"
                 assert not set(actions) & TASK_TOKEN_ACTIONS or name == "WakeFunction", name
             elif all(a.startswith("dynamodb:") for a in actions):
-                # The wake alone, its own table, three item operations.
+                # The wake alone, its own table, two item operations.
                 assert name == "WakeFunction", name
                 assert sorted(actions) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
                 assert statement["Resource"] == {"GetAtt": "WakeTable.Arn"}
