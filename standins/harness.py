@@ -49,6 +49,19 @@ READY_TIMEOUT = 120
 PORT_TRIES = 5
 
 
+def until(condition: Any, seconds: float = 60, what: str = "the condition") -> Any:
+    """Polls `condition` until it answers something true, which it returns; fails after
+    `seconds`. A deadline for a test that would otherwise hang, never a measure of speed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = condition()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {seconds} s")
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     """A port free right now; the server that binds it may still lose it to another process,
     so callers try again on failure (PORT_TRIES)."""
@@ -197,8 +210,8 @@ class LocalProduct:
     def _start_standin(self) -> str:
         python = os.environ.get("POLYSYNC_STANDIN_PYTHON", sys.executable)
         process = self._spawn(
-            [python, str(ROOT / "standins" / "glue_standin.py"), "--port", "0", "--parent-pid", str(os.getpid())],
-            "standin.log", stdout=subprocess.PIPE, text=True,
+            [python, "-m", "polysync_standin", "--port", "0", "--parent-pid", str(os.getpid())],
+            "standin.log", stdout=subprocess.PIPE, text=True, cwd=ROOT / "standins",
         )
         # The stand-in binds port 0 itself and prints the one it got.
         stdout = process.stdout
@@ -286,8 +299,49 @@ class LocalProduct:
         with urllib.request.urlopen(request) as answer:
             return json.loads(answer.read())
 
+    def _get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path) as answer:
+            return json.loads(answer.read())
+
+    def _delete(self, path: str) -> Any:
+        request = urllib.request.Request(self.url + path, method="DELETE")
+        with urllib.request.urlopen(request) as answer:
+            return json.loads(answer.read())
+
     def script(self, job_name: str, script: dict[str, Any]) -> None:
+        """How the job's runs go: seconds in each live state, or "hold" to stay there until
+        `end_run`, then their end."""
         self._post(f"/polysync-standin/jobs/{urllib.parse.quote(job_name, safe='')}/script", script)
+
+    def end_run(self, job_name: str, state: str = "SUCCEEDED", run_id: str | None = None,
+                error_message: str | None = None) -> list[str]:
+        """Ends the job's live runs (or the one named) now, in `state`; the ids it ended."""
+        body: dict[str, Any] = {"state": state, "runId": run_id, "errorMessage": error_message}
+        path = f"/polysync-standin/jobs/{urllib.parse.quote(job_name, safe='')}/end"
+        ended: list[str] = self._post(path, {k: v for k, v in body.items() if v is not None})["ended"]
+        return ended
+
+    def gate(self, name: str, **match: str) -> None:
+        """Holds the calls that match (a Glue `operation`, maybe of one `job`; or a Lambda
+        `function`) until released."""
+        self._post("/polysync-standin/gates", {"name": name, **match})
+
+    def gate_counts(self, name: str) -> dict[str, int]:
+        """{"held": calls waiting at the gate now, "passed": calls it let through}."""
+        counts: dict[str, int] = self._get(f"/polysync-standin/gates/{name}")
+        return counts
+
+    def release(self, name: str, count: int | None = None) -> None:
+        """Lets `count` held calls through (default: those held now); the gate stays."""
+        self._post(f"/polysync-standin/gates/{name}/release", {} if count is None else {"count": count})
+
+    def open_gate(self, name: str) -> None:
+        self._delete(f"/polysync-standin/gates/{name}")
+
+    def deliveries(self, run_id: str) -> list[dict[str, Any]]:
+        """Each EventBridge delivery (or drop) of the run's Glue event, with the wake's answers."""
+        found: list[dict[str, Any]] = self._get(f"/polysync-standin/glue-events/deliveries?runId={urllib.parse.quote(run_id)}")
+        return found
 
     def glue_events(self, **settings: Any) -> None:
         """Glue's run events to the wake function, as EventBridge delivers them (the stand-in's
@@ -298,8 +352,7 @@ class LocalProduct:
         self._post("/polysync-standin/faults", fault)
 
     def clear_faults(self) -> None:
-        request = urllib.request.Request(self.url + "/polysync-standin/faults", method="DELETE")
-        urllib.request.urlopen(request).close()
+        self._delete("/polysync-standin/faults")
 
     def glue_limits(self, **limits: Any) -> None:
         """Glue's account-level limits: maxConcurrentRuns, startJobRunPerSecond (None: off)."""
@@ -313,12 +366,11 @@ class LocalProduct:
         self._post(f"/polysync-standin/lambda/{function}/concurrency", {"limit": limit})
 
     def invocations(self, function: str) -> int:
-        with urllib.request.urlopen(f"{self.url}/polysync-standin/lambda/{function}/invocations") as answer:
-            return json.loads(answer.read())["invocations"]
+        count: int = self._get(f"/polysync-standin/lambda/{function}/invocations")["invocations"]
+        return count
 
     def requests(self, operation: str) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/polysync-standin/requests?operation={operation}") as answer:
-            return [r["body"] for r in json.loads(answer.read())]
+        return [r["body"] for r in self._get(f"/polysync-standin/requests?operation={operation}")]
 
     # --- Glue and Step Functions ---------------------------------------------------------------
 

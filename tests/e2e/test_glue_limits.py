@@ -2,12 +2,10 @@
 StartJobRun request rate, and job run queuing, enforced by the stand-in as Glue documents them
 (standins/glue_standin.py, `_capacity_refusal`, `_queues`, `_throttled`)."""
 
-import json
-import time
 
 import botocore.exceptions
 import pytest
-from test_state_machine import lambda_failures, unique
+from support import held_job, lambda_failures, poll_outputs, unique, until
 
 from harness import LocalProduct
 
@@ -39,21 +37,19 @@ def _job(account, prefix, running, **definition):
     return job
 
 
-def _until(condition, seconds=30):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+def _refused(account, arn, error):
+    return [f for f in lambda_failures(account.history(arn)) if f["error"] == error]
 
 
 def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account, limits, quick):
     limits(maxConcurrentRuns=1)
-    # The first holds the one slot long enough that the second's start meets the quota, even
-    # on a slow machine.
-    first, second = _job(account, "e2e-quota-a", 12), _job(account, "e2e-quota-b", 0.5)
+    # The first holds the one slot until the second's start has met the quota.
+    first, second = held_job(account, "e2e-quota-a"), _job(account, "e2e-quota-b", 0.5)
     first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}}, quick)
-    _until(lambda: account.runs(first))
+    until(lambda: account.runs(first), what="the first run")
     second_arn = account.start_execution(unique("exec"), {"job": {"externalId": second}}, quick)
+    until(lambda: _refused(account, second_arn, "Glue.ConcurrentRunsExceededException"), what="the second start refused")
+    account.end_run(first, "SUCCEEDED")
     assert account.wait(first_arn, timeout=120)["status"] == "SUCCEEDED"
     assert account.wait(second_arn, timeout=120)["status"] == "SUCCEEDED"
     errors = {f["error"] for f in lambda_failures(account.history(second_arn))}
@@ -63,15 +59,16 @@ def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account,
 
 def test_a_queued_run_waits_with_its_state_detail_then_runs(account, limits):
     limits(maxConcurrentRuns=1)
-    first = _job(account, "e2e-queue-a", 4)
+    first = held_job(account, "e2e-queue-a")
     queued = _job(account, "e2e-queue-b", 0.5, JobRunQueuingEnabled=True)
     first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}})
-    _until(lambda: account.runs(first))
+    until(lambda: account.runs(first), what="the first run")
     queued_arn = account.start_execution(unique("exec"), {"job": {"externalId": queued}})
-    _until(lambda: account.runs(queued))
+    until(lambda: account.runs(queued), what="the queued run")
     run = account.runs(queued)[0]
     assert run["JobRunState"] == "WAITING", run
     assert "concurrently" in run["StateDetail"], run
+    account.end_run(first, "SUCCEEDED")
     assert account.wait(queued_arn, timeout=120)["status"] == "SUCCEEDED"
     assert account.wait(first_arn, timeout=60)["status"] == "SUCCEEDED"
     assert lambda_failures(account.history(queued_arn)) == [], "queued, never refused"
@@ -80,30 +77,31 @@ def test_a_queued_run_waits_with_its_state_detail_then_runs(account, limits):
 
 def test_a_run_queued_by_its_attribute_waits_with_its_state_detail_then_runs(account, limits):
     limits(maxConcurrentRuns=1)
-    # The first holds the one slot long enough for polls of the second to see it wait.
-    first = _job(account, "e2e-attr-queue-a", 15)
-    queued = _job(account, "e2e-attr-queue-b", 4)
+    # The first holds the one slot until polls of the second saw it wait; the second runs until
+    # a poll saw it run.
+    first = held_job(account, "e2e-attr-queue-a")
+    queued = held_job(account, "e2e-attr-queue-b")
     first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}})
-    _until(lambda: account.runs(first))
+    until(lambda: account.runs(first), what="the first run")
     queued_arn = account.start_execution(unique("exec"), {
         "job": {"externalId": queued, "attributes": {"glueJobRunQueuing": True}},
     })
-    _until(lambda: account.runs(queued))
+    until(lambda: account.runs(queued), what="the queued run")
     assert account.runs(queued)[0]["JobRunState"] == "WAITING"
+
+    def polls_in(state):
+        return [o for o in poll_outputs(account.history(queued_arn)) if o["glueState"] == state]
+
     # A poll while it waits says why: WAITING, with Glue's StateDetail.
-    def polls_while_waiting():
-        outputs = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
-                   for e in account.history(queued_arn) if e["type"] == "LambdaFunctionSucceeded"]
-        return [o for o in outputs if o.get("stateDetail")]
-    _until(polls_while_waiting, seconds=60)
-    polled = polls_while_waiting()
-    assert polled[0]["glueState"] == "WAITING" and polled[0]["status"] == "Starting", polled[0]
-    assert "waiting for resources" in polled[0]["stateDetail"], polled[0]
+    polled = until(lambda: polls_in("WAITING"), what="a poll of the waiting run")
+    assert polled[0]["status"] == "Starting" and "waiting for resources" in polled[0]["stateDetail"], polled[0]
+    account.end_run(first, "SUCCEEDED")
+    until(lambda: polls_in("RUNNING"), what="a poll of the admitted run")
+    account.end_run(queued, "SUCCEEDED")
     assert account.wait(queued_arn, timeout=120)["status"] == "SUCCEEDED"
     assert account.wait(first_arn, timeout=60)["status"] == "SUCCEEDED"
     # Then it ran: WAITING, RUNNING, SUCCEEDED, as the polls saw it.
-    seen = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"]).get("glueState")
-            for e in account.history(queued_arn) if e["type"] == "LambdaFunctionSucceeded"]
+    seen = [o["glueState"] for o in poll_outputs(account.history(queued_arn))]
     assert seen.index("WAITING") < seen.index("RUNNING") < seen.index("SUCCEEDED"), seen
     [request] = [b for b in account.requests("StartJobRun") if b["JobName"] == queued]
     assert request["JobRunQueuingEnabled"] is True
@@ -113,7 +111,7 @@ def test_a_run_queued_by_its_attribute_waits_with_its_state_detail_then_runs(acc
 
 def test_only_a_job_without_retries_queues(account, limits):
     limits(maxConcurrentRuns=1)
-    busy = _job(account, "e2e-queue-busy", 3)
+    busy = held_job(account, "e2e-queue-busy")
     account.glue.start_job_run(JobName=busy)
     retried = _job(account, "e2e-queue-retries", 0.5, JobRunQueuingEnabled=True, MaxRetries=1)
     with pytest.raises(botocore.exceptions.ClientError) as refused:
@@ -123,6 +121,7 @@ def test_only_a_job_without_retries_queues(account, limits):
     plain = _job(account, "e2e-queue-per-run", 0.5)
     run_id = account.glue.start_job_run(JobName=plain, JobRunQueuingEnabled=True)["JobRunId"]
     assert account.glue.get_job_run(JobName=plain, RunId=run_id)["JobRun"]["JobRunState"] == "WAITING"
+    account.end_run(busy, "SUCCEEDED")
 
 
 def test_starts_over_the_request_rate_are_retried_without_a_second_run(account, limits, quick):

@@ -5,7 +5,7 @@ _check_sizing): the defaults reach only the jobs whose kind takes them."""
 import json
 
 import pytest
-from test_state_machine import states_entered, unique
+from support import states_entered, unique
 
 KINDS = [
     # command, definition, what StartJobRun carries (WorkerType, NumberOfWorkers)

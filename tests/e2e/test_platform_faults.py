@@ -2,10 +2,7 @@
 invocation failed while it still runs; a second stack with the same execution names; a late cancel
 event. Each is injected by the stand-in as AWS produces it (standins/glue_standin.py)."""
 
-import time
-
-from test_reliability import _wait_until_polling
-from test_state_machine import lambda_failures, states_entered, unique
+from support import lambda_failures, states_entered, unique, until, until_entered, until_polling, until_run_state
 
 POLL = "polysync-glue-poll"
 START = "polysync-glue-start"
@@ -32,10 +29,13 @@ def test_a_poll_that_crashes_or_times_out_is_retried_and_the_healthy_run_is_not_
 
 def test_throttled_polls_wait_in_rounds_and_the_run_is_followed_to_its_end(product):
     machine = product.create_state_machine(unique("glue-job-quick"), quick_faults=True)
-    job = _job(product, "e2e-poll-throttled", running=20)
+    job = _job(product, "e2e-poll-throttled", running="hold")
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
-    # Throttled through the retries and into rounds of PollFaulted, for ten seconds.
+    # Throttled through the retries and into rounds of PollFaulted, for ten seconds; the run
+    # ends once the rounds began.
     product.lambda_fault(POLL, kind="throttle", seconds=10)
+    until_entered(product, arn, "FirstPollFault")
+    product.end_run(job, "SUCCEEDED")
     execution = product.wait(arn, timeout=120)
     assert execution["status"] == "SUCCEEDED", execution
     history = product.history(arn)
@@ -47,9 +47,9 @@ def test_throttled_polls_wait_in_rounds_and_the_run_is_followed_to_its_end(produ
 
 def test_polling_gives_up_only_after_its_rounds_and_then_stops_the_run(product):
     machine = product.create_state_machine(unique("glue-job-quick"), quick_faults=True)
-    job = _job(product, "e2e-poll-gives-up", running=600, stopping=0.3)
+    job = _job(product, "e2e-poll-gives-up", running="hold", stopping=0.3)
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
-    _wait_until_polling(product, arn)
+    until_polling(product, arn)
     product.lambda_fault(POLL, kind="throttle", seconds=600)
     try:
         execution = product.wait(arn, timeout=240)
@@ -65,10 +65,8 @@ def test_polling_gives_up_only_after_its_rounds_and_then_stops_the_run(product):
             if m.get("MessageAttributes", {}).get("status", {}).get("Value") == "PollGaveUp" and arn in m["Message"]]
     assert len(told) == 1 and told[0]["Subject"] == "Polysync: polling gave up on a Glue run", told
     assert "Lambda.TooManyRequestsException" in told[0]["Message"]
-    deadline = time.monotonic() + 10
-    while product.runs(job)[0]["JobRunState"] != "STOPPED":
-        assert time.monotonic() < deadline, product.runs(job)[0]["JobRunState"]
-        time.sleep(0.2)
+    assert [b["JobRunIds"] for b in product.requests("BatchStopJobRun") if b["JobName"] == job] == [[product.runs(job)[0]["Id"]]]
+    until_run_state(product, job, "STOPPED")
 
 
 def test_a_start_reported_failed_while_it_still_runs_makes_exactly_one_run(product):
@@ -85,26 +83,23 @@ def test_a_start_reported_failed_while_it_still_runs_makes_exactly_one_run(produ
 
 def test_two_stacks_with_the_same_execution_names_never_stop_each_others_runs(product):
     job = _job(product, "e2e-two-stacks", {"ExecutionProperty": {"MaxConcurrentRuns": 2}},
-               running=300, stopping=0.3)
+               running="hold", stopping=0.3)
     dev = product.create_state_machine(unique("dev-glue-job"))
     prod = product.create_state_machine(unique("prod-glue-job"))
     name = unique("nightly")
     dev_arn = product.start_execution(name, {"job": {"externalId": job}}, dev)
-    deadline = time.monotonic() + 60
-    while len(product.runs(job)) < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    until(lambda: len(product.runs(job)) == 1, what="the dev run")
     prod_arn = product.start_execution(name, {"job": {"externalId": job}}, prod)
-    while len(product.runs(job)) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    until(lambda: len(product.runs(job)) == 2, what="the prod run")
     # The dev execution is aborted; the prod run (the newest, same execution name) must live.
     product.sfn.stop_execution(executionArn=dev_arn, error="Operator", cause="dev stopped")
     product.wait(dev_arn)
     failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(dev_arn))
     assert not failed and answer["stopRequested"], answer
     runs = {r["Arguments"]["--polysync-execution-id"]: r for r in product.runs(job)}
-    assert runs[prod_arn]["JobRunState"] == "RUNNING"
+    # Only the dev run was asked to stop; the prod run lives on.
+    assert [b["JobRunIds"] for b in product.requests("BatchStopJobRun") if b["JobName"] == job] == [[runs[dev_arn]["Id"]]]
+    assert runs[prod_arn]["JobRunState"] in {"STARTING", "RUNNING"}
     assert runs[dev_arn]["JobRunState"] in {"STOPPING", "STOPPED"}
     product.sfn.stop_execution(executionArn=prod_arn)
     product.invoke("polysync-glue-cancel", product.execution_status_change(prod_arn))
@@ -120,9 +115,9 @@ def test_a_follow_input_without_what_start_told_follows_the_run(product):
 
 
 def test_a_poll_of_just_a_run_id_fails_at_once_for_a_job_without_retries(product):
-    job = _job(product, "e2e-bare-poll", running=0.2, end="FAILED", errorMessage="boom")
+    job = _job(product, "e2e-bare-poll", running="hold")
     run_id = product.glue.start_job_run(JobName=job)["JobRunId"]
-    time.sleep(1.5)
+    product.end_run(job, "FAILED", error_message="boom")
     failed, answer = product.invoke(POLL, {"runId": f"{job}/{run_id}"})
     assert not failed, answer
     assert (answer["status"], answer["terminal"]) == ("Failed", True), answer

@@ -2,10 +2,11 @@
 aborted and timed-out executions."""
 
 import json
+import threading
 import time
 
 import pytest
-from test_state_machine import states_entered, unique
+from support import held_job, unique, until, until_polling, until_run_state
 
 from replay_cancel_failures import replay
 
@@ -28,11 +29,9 @@ def test_a_start_whose_reply_was_lost_is_retried_into_the_same_run(product):
     assert len([b for b in product.requests("StartJobRun") if b["JobName"] == job]) == 1
 
 
-def _wait_until_polling(product, arn):
-    deadline = time.monotonic() + 60
-    while "WaitForRun" not in states_entered(product.history(arn)):
-        assert time.monotonic() < deadline, "the execution never reached its polling loop"
-        time.sleep(0.2)
+def _stop_requested(product, job):
+    """The run ids cancel asked Glue to stop, from the recorded BatchStopJobRun calls."""
+    return [run_id for b in product.requests("BatchStopJobRun") if b["JobName"] == job for run_id in b["JobRunIds"]]
 
 
 def _deliver_status_change_and_expect_stopped(product, arn, job, include_input=True):
@@ -40,20 +39,16 @@ def _deliver_status_change_and_expect_stopped(product, arn, job, include_input=T
     failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn, include_input))
     assert not failed, answer
     assert answer["stopRequested"] is True
-    # STOPPED within one poll interval (the e2e bounds are 1-2 s).
-    deadline = time.monotonic() + 2.0
-    while product.runs(job)[0]["JobRunState"] != "STOPPED":
-        assert time.monotonic() < deadline, product.runs(job)[0]["JobRunState"]
-        time.sleep(0.1)
+    # Glue was asked to stop that run, once, and it stops.
+    assert _stop_requested(product, job) == [product.runs(job)[0]["Id"]]
+    until_run_state(product, job, "STOPPED")
 
 
 def _aborted_while_polling(product, prefix):
     """A run kept live, and its execution aborted from the console once it polls."""
-    job = unique(prefix)
-    product.create_job(job)
-    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
+    job = held_job(product, prefix)
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    _wait_until_polling(product, arn)
+    until_polling(product, arn)
     product.sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
     assert product.wait(arn)["status"] == "ABORTED"
     return arn, job
@@ -67,9 +62,7 @@ def test_an_aborted_execution_leaves_no_run_behind(product, include_input):
 
 
 def test_a_timed_out_execution_leaves_no_run_behind(product):
-    job = unique("e2e-timed-out")
-    product.create_job(job)
-    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
+    job = held_job(product, "e2e-timed-out")
     machine = product.create_state_machine(unique("glue-job-timeout"), timeout_seconds=6)
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
     execution = product.wait(arn, timeout=60)
@@ -89,30 +82,34 @@ def test_the_status_change_of_a_succeeded_execution_stops_nothing(product):
     assert not [b for b in product.requests("BatchStopJobRun") if b["JobName"] == job]
 
 
-def test_an_execution_aborted_during_a_slow_start_leaves_no_run_behind(product):
-    job = unique("e2e-abort-during-start")
-    product.create_job(job)
-    product.script(job, {"starting": 0.2, "running": 300, "stopping": 0.5})
-    # StartJobRun takes 4 s: the execution is aborted while the start function waits for it.
-    product.fault(operation="StartJobRun", kind="slow", seconds=4, count=1, job=job)
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
-    deadline = time.monotonic() + 30
-    while not any(e["type"] == "LambdaFunctionStarted" for e in product.history(arn)):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    product.sfn.stop_execution(executionArn=arn, error="Operator", cause="aborted during Start")
-    # On AWS the ABORTED event leaves at once, while the start function still waits for Glue
-    # (moto's interpreter only settles the abort once the task returns): deliver it now.
-    event = product.execution_status_change(arn)
-    event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
-    assert product.runs(job) == [], "the run does not exist yet when the abort is delivered"
-    failed, answer = product.invoke("polysync-glue-cancel", event)
+def test_an_execution_aborted_during_a_start_leaves_no_run_behind(product):
+    job = held_job(product, "e2e-abort-during-start")
+    # StartJobRun is held: the execution is aborted while the start function waits for Glue.
+    gate = unique("start-job-run")
+    product.gate(gate, operation="StartJobRun", job=job)
+    try:
+        arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
+        until(lambda: product.gate_counts(gate)["held"] == 1, what="the start at StartJobRun")
+        product.sfn.stop_execution(executionArn=arn, error="Operator", cause="aborted during Start")
+        # On AWS the ABORTED event leaves at once, while the start function still waits for Glue
+        # (moto's interpreter only settles the abort once the task returns): deliver it now.
+        event = product.execution_status_change(arn)
+        event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
+        assert product.runs(job) == [], "the run does not exist yet when the abort is delivered"
+        answers: list = []
+        cancel = threading.Thread(target=lambda: answers.append(product.invoke("polysync-glue-cancel", event)))
+        cancel.start()
+        # Cancel looks for the run before it exists; then the start goes through.
+        until(lambda: [b for b in product.requests("GetJobRuns") if b["JobName"] == job], what="cancel's first look")
+        product.release(gate)
+        cancel.join()
+    finally:
+        product.open_gate(gate)
+    [(failed, answer)] = answers
     assert not failed, answer
     assert answer["stopRequested"] is True, answer
-    deadline = time.monotonic() + 5
-    while product.runs(job)[0]["JobRunState"] != "STOPPED":
-        assert time.monotonic() < deadline, product.runs(job)
-        time.sleep(0.1)
+    assert _stop_requested(product, job) == [product.runs(job)[0]["Id"]]
+    until_run_state(product, job, "STOPPED")
     product.wait(arn)
     assert len(product.runs(job)) == 1
 
@@ -144,19 +141,16 @@ def test_a_cancel_that_fails_through_lambda_s_retries_lands_in_the_queue_and_is_
     # Glue fails every read of all three attempts (three SDK attempts each).
     product.fault(operation="GetJobRuns", kind="http500", count=9, job=job)
     product.invoke_async("polysync-glue-cancel", product.execution_status_change(arn))
-    deadline = time.monotonic() + 60
-    while not (messages := sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1,
-                                               VisibilityTimeout=0).get("Messages")):
-        assert time.monotonic() < deadline, "the failed cancel never reached the queue"
+    messages = until(lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1, VisibilityTimeout=0).get("Messages"),
+                     what="the failed cancel reaching the queue")
     record = json.loads(messages[0]["Body"])
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["responsePayload"]["errorType"] == "Glue.Unavailable"
     assert product.runs(job)[0]["JobRunState"] == "RUNNING", "left running until the replay"
 
+    assert _stop_requested(product, job) == []
     counts = replay(sqs, product.lambda_, queue, "polysync-glue-cancel")
     assert counts == {"replayed": 1, "failed again": 0, "unreadable": 0}
     assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
-    deadline = time.monotonic() + 3
-    while product.runs(job)[0]["JobRunState"] != "STOPPED":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    assert _stop_requested(product, job) == [product.runs(job)[0]["Id"]]
+    until_run_state(product, job, "STOPPED")

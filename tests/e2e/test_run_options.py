@@ -7,7 +7,7 @@ import json
 
 import botocore.exceptions
 import pytest
-from test_state_machine import states_entered, unique
+from support import states_entered, unique
 
 
 def _job(product, prefix, command="glueetl", running=0.5, **definition):

@@ -180,8 +180,10 @@ impl StandIn {
         let (log, stderr) = log_file("standin");
         let mut process = Guarded::spawn(
             Command::new(standin_python())
-                .arg(workspace_root().join("standins/glue_standin.py"))
+                .current_dir(workspace_root().join("standins"))
                 .args([
+                    "-m",
+                    "polysync_standin",
                     "--port",
                     "0",
                     "--parent-pid",
