@@ -2,8 +2,10 @@
 five real Lambda binaries behind `cargo lambda watch`, then deploys the real
 `statemachine/glue-job.asl.json` into the stand-in's Step Functions interpreter.
 
-Used by the demo (scripts/demo) and the end-to-end tests (tests/e2e). Everything listens on free
-ports of 127.0.0.1 and stops with `close()` (or when this process ends).
+Used by the demo (scripts/demo), the end-to-end tests (tests/e2e) and the load scripts. Everything
+listens on free ports of 127.0.0.1 and stops with `close()` (or when this process ends). Its twin
+for the Rust integration crate is tests/src/lib.rs, which starts the same processes for cargo
+test (a cargo test cannot import Python).
 """
 
 from __future__ import annotations

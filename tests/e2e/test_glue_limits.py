@@ -1,6 +1,6 @@
 """Glue's account-level limits (issue 18): the account's quota of concurrent runs, the
 StartJobRun request rate, and job run queuing, enforced by the stand-in as Glue documents them
-(standins/glue_standin.py, `_capacity_refusal`, `_queues`, `_throttled`)."""
+(standins/polysync_standin/glue.py, `_capacity_refusal`, `_queues`, `throttled`)."""
 
 
 import botocore.exceptions

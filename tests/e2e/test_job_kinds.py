@@ -1,5 +1,5 @@
 """Every kind of Glue job through the real state machine and binaries, under platform defaults
-G.2X × 5, on a stand-in that refuses what Glue refuses for the job's kind (standins/glue_standin.py,
+G.2X × 5, on a stand-in that refuses what Glue refuses for the job's kind (standins/polysync_standin/glue.py,
 _check_sizing): the defaults reach only the jobs whose kind takes them."""
 
 import json

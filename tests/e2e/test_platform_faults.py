@@ -1,6 +1,6 @@
 """The platform's own faults (issue 18): Lambda crashing, timing out, throttled, or reporting an
 invocation failed while it still runs; a second stack with the same execution names; a late cancel
-event. Each is injected by the stand-in as AWS produces it (standins/glue_standin.py)."""
+event. Each is injected by the stand-in as AWS produces it (standins/polysync_standin/local_lambda.py)."""
 
 from support import lambda_failures, states_entered, unique, until, until_entered, until_polling, until_run_state
 

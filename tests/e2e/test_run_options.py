@@ -1,6 +1,6 @@
 """The run options a Glue user asks of a run (issue 20) through the real state machine and
 binaries: a Flex run, a Python shell run sized by MaxCapacity, and the refusals start makes
-before Glue would, which the stand-in makes too (standins/glue_standin.py, `_check_run_options`;
+before Glue would, which the stand-in makes too (standins/polysync_standin/glue.py, `_check_run_options`;
 where Glue's exact wording is not on record its messages are the stand-in's own)."""
 
 import json

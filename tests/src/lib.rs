@@ -1,5 +1,11 @@
-//! Test support: the local AWS stand-in (moto + the Polysync Glue extension) and
-//! `cargo lambda watch`, each started on a free port of 127.0.0.1 and stopped with the tests.
+//! Test support: the local AWS stand-in (moto + the Polysync extension,
+//! `standins/polysync_standin/`) and `cargo lambda watch`, each started on a free port of
+//! 127.0.0.1 and stopped with the tests.
+//!
+//! This is the Rust integration crate's own harness, the twin of `standins/harness.py` (which
+//! starts the same two processes for the demo and the pytest suites, and deploys the state
+//! machine): a cargo test cannot import Python, and the pytest suites need no Rust, so each
+//! harness spawns the processes for its own tests, in its own language.
 //!
 //! Nothing here skips: a stand-in that cannot start fails the test that asked for it, with
 //! what to run to fix it.
