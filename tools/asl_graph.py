@@ -90,7 +90,9 @@ def _states(states: dict[str, Any], indent: str, lines: list[str], edges: list[s
 
 
 def flowchart(definition: dict[str, Any]) -> str:
-    lines, edges, fails = ["flowchart TD", "  start(( ))"], [f"  start --> {node_id(definition['StartAt'])}"], []
+    lines = ["flowchart TD", "  start(( ))"]
+    edges = [f"  start --> {node_id(definition['StartAt'])}"]
+    fails: list[str] = []
     _states(definition["States"], "  ", lines, edges, fails)
     lines += edges
     if fails:

@@ -5,9 +5,9 @@ StartJobRun request rate, and job run queuing, enforced by the stand-in as Glue 
 
 import botocore.exceptions
 import pytest
-from support import held_job, lambda_failures, poll_outputs, unique, until
 
 from harness import LocalProduct
+from support import held_job, lambda_failures, poll_outputs, unique, until
 
 
 @pytest.fixture(scope="module")

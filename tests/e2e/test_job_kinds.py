@@ -5,6 +5,7 @@ _check_sizing): the defaults reach only the jobs whose kind takes them."""
 import json
 
 import pytest
+
 from support import states_entered, unique
 
 KINDS = [

@@ -6,9 +6,9 @@ import threading
 import time
 
 import pytest
-from support import held_job, unique, until, until_polling, until_run_state
 
 from replay_cancel_failures import replay
+from support import held_job, unique, until, until_polling, until_run_state
 
 
 def test_a_start_whose_reply_was_lost_is_retried_into_the_same_run(product):

@@ -7,6 +7,7 @@ import json
 
 import botocore.exceptions
 import pytest
+
 from support import states_entered, unique
 
 

@@ -10,9 +10,9 @@ import threading
 from typing import Any
 
 import pytest
-from support import held_job, states_entered, unique, until, until_entered
 
 from harness import LocalProduct
+from support import held_job, states_entered, unique, until, until_entered
 
 WAKE_TABLE = "polysync-glue-wake-e2e"
 # Each poll waits a minute: only the event can end an execution sooner.
