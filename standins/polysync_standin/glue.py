@@ -438,7 +438,9 @@ def _start_job_run(job: Any, **request: Any) -> str:
 
 
 def _get_job_runs(job: Any) -> list[Any]:
-    # Glue lists a job's runs newest first.
+    # Glue lists a job's runs newest first (as `aws glue get-job-runs` shows them; the API
+    # reference states no order, and start's scan reads the newest pages only); moto lists the
+    # oldest first.
     return list(reversed(job.job_runs))
 
 
