@@ -1,4 +1,4 @@
-//! Event and output shapes of the four functions, field for field as docs/interface.md has them.
+//! Event and output shapes of the five functions, field for field as docs/interface.md has them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
