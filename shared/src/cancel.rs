@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 
-use crate::aws::{account_of, Deadline, GlueJob, Services, DEADLINE_MARGIN};
+use crate::aws::{account_of, Deadline, GlueJob, Service, Services, DEADLINE_MARGIN};
 use crate::error::{from_states_sdk, glue_error, ErrorCode, PolysyncError};
 use crate::event::{parse_event, CancelOutput};
 use crate::run_id::RunId;
@@ -154,7 +154,9 @@ async fn describe(
         .execution_arn(&detail.execution_arn)
         .send();
     let answer = deadline
-        .call("DescribeExecution", async { Ok(request.await) })
+        .call(Service::StepFunctions, "DescribeExecution", async {
+            Ok(request.await)
+        })
         .await?;
     match answer {
         Ok(described) => Ok(Described {

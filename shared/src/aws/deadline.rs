@@ -51,6 +51,7 @@ impl Deadline {
     /// `operation` answers `Glue.Unavailable`.
     pub async fn call<T>(
         &self,
+        service: Service,
         operation: &'static str,
         work: impl Future<Output = Result<T, PolysyncError>>,
     ) -> Result<T, PolysyncError> {
@@ -59,12 +60,31 @@ impl Deadline {
         };
         tokio::time::timeout(left.saturating_sub(DEADLINE_MARGIN), work)
             .await
-            .unwrap_or_else(|_| {
-                Err(PolysyncError::glue_unavailable(
-                    operation,
-                    "AWS did not answer before the invocation's deadline",
-                ))
-            })
+            .unwrap_or_else(|_| Err(service.unavailable(operation, NO_ANSWER_IN_TIME)))
+    }
+}
+
+const NO_ANSWER_IN_TIME: &str = "AWS did not answer before the invocation's deadline";
+
+/// The service a call under the deadline goes to: its timeout is that service's `Unavailable`
+/// (`Glue.Unavailable`, `StepFunctions.Unavailable`), as when it does not answer at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Glue,
+    StepFunctions,
+}
+
+impl Service {
+    fn unavailable(self, operation: &'static str, detail: &str) -> PolysyncError {
+        match self {
+            Self::Glue => PolysyncError::glue_unavailable(operation, detail),
+            Self::StepFunctions => PolysyncError::StepFunctions {
+                operation,
+                code: None,
+                message: detail.to_owned(),
+                source: None,
+            },
+        }
     }
 }
 
@@ -99,10 +119,12 @@ mod tests {
             &Clock::System,
         );
         let began = Instant::now();
-        let quick = deadline.call("GetJob", async { Ok(7) }).await;
+        let quick = deadline
+            .call(Service::Glue, "GetJob", async { Ok(7) })
+            .await;
         assert_eq!(quick, Ok(7));
         let hung = deadline
-            .call("GetJobRuns", async {
+            .call(Service::Glue, "GetJobRuns", async {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 Ok::<_, PolysyncError>(())
             })
@@ -119,7 +141,26 @@ mod tests {
             waited >= Duration::from_millis(1_900) && waited <= Duration::from_secs(2),
             "{waited:?}"
         );
-        let unbounded = Deadline::default().call("GetJobRun", async { Ok(1) }).await;
+        let unbounded = Deadline::default()
+            .call(Service::Glue, "GetJobRun", async { Ok(1) })
+            .await;
         assert_eq!(unbounded, Ok(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_functions_call_past_the_deadline_is_step_functions_unavailable() {
+        let deadline = Deadline::of(
+            &ending_in(DEADLINE_MARGIN + Duration::from_secs(2)),
+            &Clock::System,
+        );
+        let hung = deadline
+            .call(Service::StepFunctions, "DescribeExecution", async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok::<_, PolysyncError>(())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(hung.error_type(), "StepFunctions.Unavailable");
+        assert!(hung.to_string().contains("DescribeExecution"), "{hung}");
     }
 }

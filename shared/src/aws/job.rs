@@ -9,7 +9,7 @@ use aws_sdk_glue::types::{Job, JobRun};
 use aws_sdk_glue::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use super::Deadline;
+use super::{Deadline, Service};
 use crate::arguments::EXECUTION_ID_KEY;
 use crate::error::{from_sdk, GlueServiceError, PolysyncError, RequestTarget};
 
@@ -33,7 +33,7 @@ pub async fn send_glue<T, E: GlueServiceError>(
     // query depth limit when a binary computes its layout.
     let request = Box::pin(request);
     deadline
-        .call(operation, async move {
+        .call(Service::Glue, operation, async move {
             request.await.map_err(|e| from_sdk(operation, target, e))
         })
         .await

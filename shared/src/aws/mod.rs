@@ -7,7 +7,7 @@ mod services;
 mod time;
 pub mod token_store;
 
-pub use deadline::{Deadline, DEADLINE_MARGIN};
+pub use deadline::{Deadline, Service, DEADLINE_MARGIN};
 pub use job::{send_glue, GlueJob, RECENT_RUNS_SCANNED};
 pub use services::{LazyServices, Services, ATTEMPT_TIMEOUT, OPERATION_TIMEOUT};
 pub use time::{format_time, Clock};
