@@ -96,11 +96,15 @@ def test_an_execution_aborted_during_a_start_leaves_no_run_behind(product):
         event = product.execution_status_change(arn)
         event["detail"].update(status="ABORTED", stopDate=int(time.time() * 1000))
         assert product.runs(job) == [], "the run does not exist yet when the abort is delivered"
+        def looks():
+            return len([b for b in product.requests("GetJobRuns") if b["JobName"] == job])
+
+        looked_before = looks()  # start's own reads of the job's history
         answers: list = []
         cancel = threading.Thread(target=lambda: answers.append(product.invoke("polysync-glue-cancel", event)))
         cancel.start()
         # Cancel looks for the run before it exists; then the start goes through.
-        until(lambda: [b for b in product.requests("GetJobRuns") if b["JobName"] == job], what="cancel's first look")
+        until(lambda: looks() > looked_before, what="cancel's first look")
         product.release(gate)
         cancel.join()
     finally:
