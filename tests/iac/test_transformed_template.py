@@ -120,6 +120,23 @@ def test_a_cancel_that_fails_after_lambda_s_retries_lands_in_an_encrypted_queue_
     assert alarm["Properties"]["Threshold"] == 0
 
 
+def test_a_start_the_schedule_could_not_make_lands_in_an_encrypted_queue_with_an_alarm():
+    [schedule] = of_type("AWS::Scheduler::Schedule").values()
+    target = schedule["Properties"]["Target"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleFailuresQueue", "Arn"]}}
+    queue = transformed()["Resources"]["ScheduleFailuresQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    # Scheduler sends to the dead-letter queue with the schedule's own role: SAM grants it
+    # sqs:SendMessage on that queue alone.
+    role_name = target["RoleArn"]["Fn::GetAtt"][0]
+    role = transformed()["Resources"][role_name]["Properties"]
+    sends = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Action"] == "sqs:SendMessage"]
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["ScheduleFailuresQueue", "Arn"]}]
+    alarm = of_type("AWS::CloudWatch::Alarm")["ScheduleFailuresAlarm"]["Properties"]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 0
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ScheduleFailuresQueue", "QueueName"]}}]
+
+
 def test_cancel_outlasts_a_start_still_running_when_its_execution_was_aborted():
     functions = of_type("AWS::Lambda::Function")
     start = functions["StartFunction"]["Properties"]["Timeout"]
