@@ -69,10 +69,11 @@ def test_every_asl_placeholder_has_a_substitution_and_the_other_way_round():
 
 def test_the_state_machine_may_publish_to_its_topic_only():
     machine = template()["Resources"]["GlueJobStateMachine"]["Properties"]
-    [publish] = [p for p in machine["Policies"] if "SNSPublishMessagePolicy" in p]
-    topic = publish["SNSPublishMessagePolicy"]["TopicName"]
-    assert topic["If"][0] == "CreatesNotificationTopic"
-    assert topic["If"][1] == {"GetAtt": "NotificationTopic.TopicName"}
+    publishes = [s for s in _statements(machine["Policies"]) if s["Action"] in ("sns:Publish", ["sns:Publish"])]
+    # The topic's own ARN: the stack's topic, or NotificationTopicArn wherever it is.
+    assert [s["Resource"] for s in publishes] == [
+        {"If": ["CreatesNotificationTopic", {"Ref": "NotificationTopic"}, {"Ref": "NotificationTopicArn"}]}
+    ]
     topic_resource = template()["Resources"]["NotificationTopic"]
     assert topic_resource["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationKey"}, "encrypted at rest"
     publishers = [s for s in asl_states().values() if s.get("Resource") == "arn:aws:states:::sns:publish"]
@@ -179,6 +180,8 @@ def test_iam_is_least_privilege():
         ("events:PutTargets", "events:PutRule", "events:DescribeRule"): sync_rule,
         # The stack's notification topic's key, to publish to the topic.
         ("kms:Decrypt", "kms:GenerateDataKey*"): {"GetAtt": "NotificationKey.Arn"},
+        # The topic itself, by its own ARN (another account's or Region's, when given).
+        ("sns:Publish",): {"If": ["CreatesNotificationTopic", {"Ref": "NotificationTopic"}, {"Ref": "NotificationTopicArn"}]},
     }
     seen = set()
     for statement in _statements(machine["Policies"]):

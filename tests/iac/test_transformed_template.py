@@ -136,6 +136,20 @@ def test_a_start_the_schedule_could_not_make_lands_in_an_encrypted_queue_with_an
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ScheduleFailuresQueue", "QueueName"]}}]
 
 
+def test_the_state_machine_publishes_to_the_notification_topic_s_own_arn():
+    # A NotificationTopicArn in another account or Region is published to where it is: the
+    # statement names the topic's ARN as given, not one rebuilt in the stack's account.
+    role = transformed()["Resources"]["GlueJobStateMachineRole"]["Properties"]
+    publishes = [s for p in role["Policies"] for s in statements(p) if "sns:Publish" in _actions(s)]
+    topic = {"Fn::If": ["CreatesNotificationTopic", {"Ref": "NotificationTopic"}, {"Ref": "NotificationTopicArn"}]}
+    assert [s["Resource"] for s in publishes] == [topic], publishes
+
+
+def _actions(statement):
+    action = statement.get("Action", [])
+    return [action] if isinstance(action, str) else action
+
+
 def test_cancel_outlasts_a_start_still_running_when_its_execution_was_aborted():
     functions = of_type("AWS::Lambda::Function")
     start = functions["StartFunction"]["Properties"]["Timeout"]
