@@ -15,7 +15,7 @@ AWS APIs on the same port, under /polysync-standin/).
   POST   gates                         body: {"name", "operation"?, "job"?, "function"?}: hold matching
                                        Glue calls (operation, job) or Lambda invocations (function)
   GET    gates/<name>                  {"held", "passed"}
-  POST   gates/<name>/release          body: {"count"?}: let that many (default: those held now) through
+  POST   gates/<name>/release          body: {"count"?}: let the oldest that many (default: all held now) through
   DELETE gates/<name>                  open the gate for good
   POST   lambda                        body: {"url": "<Lambda Invoke API of the binaries>"}
   POST   lambda/<function>/async       body: {"onFailure": queue URL, "maximumRetryAttempts"?, "retrySeconds"?}
@@ -117,8 +117,8 @@ def _requests(request: Request) -> Any:
 def _add_gate(request: Request) -> Any:
     body = request.get_json(force=True)
     name = body.pop("name", None)
-    if not name or not body or set(body) - {"operation", "job", "function"}:
-        raise Refused("a gate needs a name and what it holds: operation (and job), or function")
+    if not name or "/" in name or not body or set(body) - {"operation", "job", "function"}:
+        raise Refused("a gate needs a name (without /) and what it holds: operation (and job), or function")
     with STATE.lock:
         if name in STATE.gates:
             raise Refused(f"gate {name} exists")
@@ -140,14 +140,15 @@ def _gate_counts(request: Request, name: str) -> Any:
 
 def _release(request: Request, name: str) -> Any:
     gate = _gate(name)
-    gate.release((request.get_json(force=True, silent=True) or {}).get("count"))
-    return gate.counts()
+    released = gate.release((request.get_json(force=True, silent=True) or {}).get("count"))
+    return {"released": released, **gate.counts()}
 
 
 def _open_gate(request: Request, name: str) -> Any:
-    gate = _gate(name)
     with STATE.lock:
-        del STATE.gates[name]
+        gate = STATE.gates.pop(name, None)
+    if gate is None:
+        raise Refused(f"no gate {name}")
     gate.open()
     return gate.counts()
 

@@ -35,7 +35,7 @@ def configure(settings: dict[str, Any]) -> dict[str, Any]:
 
 def deliveries(run_id: str | None) -> list[dict[str, Any]]:
     with STATE.lock:
-        return [d for d in STATE.deliveries if run_id in (None, d["runId"])]
+        return [{**d, "answers": list(d.get("answers", []))} for d in STATE.deliveries if run_id in (None, d["runId"])]
 
 
 def send_glue_event(job_name: str, run_id: str, state: str) -> None:
@@ -66,9 +66,16 @@ def send_glue_event(job_name: str, run_id: str, state: str) -> None:
 
     def deliver(after: float) -> None:
         time.sleep(after)
-        answers = deliver_async(function, payload)
+        # Recorded when it arrives; each attempt's answer is added as the function gives it.
+        delivery: dict[str, Any] = {"runId": run_id, "state": state, "dropped": False, "answers": []}
         with STATE.lock:
-            STATE.deliveries.append({"runId": run_id, "state": state, "dropped": False, "answers": answers})
+            STATE.deliveries.append(delivery)
+
+        def answered(answer: Any) -> None:
+            with STATE.lock:
+                delivery["answers"].append(answer)
+
+        deliver_async(function, payload, answered)
 
     for after in delays:
         threading.Thread(target=deliver, args=(after,), daemon=True).start()

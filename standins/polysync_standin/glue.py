@@ -80,6 +80,8 @@ class RunLife:
     stop_requested: datetime | None = None
     # Set by a test (`end_runs`): the run ends at that instant, in that state.
     ended_by_test: tuple[datetime, str, str | None] | None = None
+    # A queued run that gave up waiting never ran: no ExecutionTime.
+    never_ran: bool = False
     final: str | None = None
     completed_on: datetime | None = None
     error_message: str | None = None
@@ -204,11 +206,13 @@ def end_runs(job_name: str, state: str, run_id: str | None, error_message: str |
         for run in list(STATE.all_runs):
             if run.job_name != job_name or run_id not in (None, run.job_run_id):
                 continue
-            if run.life.final is None and run.life.stop_requested is None:
-                run.life.waiting_since = None
-                run.life.ended_by_test = (now(), state, error_message)
-                _status(run)
-                ended.append(run.job_run_id)
+            # A run its script already ended (read or not) keeps that end: a test ends live runs.
+            if _status(run) in FINAL_STATES or run.life.stop_requested is not None:
+                continue
+            run.life.waiting_since = None
+            run.life.ended_by_test = (now(), state, error_message)
+            _status(run)
+            ended.append(run.job_run_id)
     return ended
 
 
@@ -237,7 +241,7 @@ def _as_dict(run: Any) -> dict[str, Any]:
             "Attempt": life.attempt,
             "StartedOn": life.created,
             "LastModifiedOn": ran_until,
-            "ExecutionTime": int((ran_until - life.created).total_seconds()),
+            "ExecutionTime": 0 if life.never_ran else int((ran_until - life.created).total_seconds()),
             # Glue's default; moto answers a placeholder ("test/log").
             "LogGroupName": GLUE_LOG_GROUP,
         }
@@ -401,6 +405,7 @@ def _admit_waiting() -> None:
             life.created = at  # its script's phases begin now
         elif (at - waiting_since).total_seconds() > QUEUE_SECONDS:
             life.waiting_since = None
+            life.never_ran = True
             life.final = "FAILED"
             life.completed_on = at
             life.error_message = life.state_detail

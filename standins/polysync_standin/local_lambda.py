@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -113,11 +114,11 @@ def _run(name: str, payload: bytes) -> Response:
                         headers={"X-Amz-Function-Error": "Unhandled"})
 
 
-def deliver_async(function: str, payload: bytes) -> list[Any]:
+def deliver_async(function: str, payload: bytes, answered: Callable[[Any], None] | None = None) -> list[Any]:
     """One asynchronous invocation to its end: on a function error Lambda tries twice more
     (`maximumRetryAttempts`), then sends its on-failure record to the function's destination
     queue, if one is set. Retries come after `retrySeconds` here, not Lambda's minute and two
-    minutes. Returns each attempt's answer."""
+    minutes. Each attempt's answer goes to `answered` as it comes; all of them are returned."""
     name = function_name(function)
     with STATE.lock:
         settings = dict(STATE.async_settings.get(name, {}))
@@ -130,6 +131,8 @@ def deliver_async(function: str, payload: bytes) -> list[Any]:
             answers.append(json.loads(answer or b"{}"))
         except ValueError:
             answers.append(answer.decode(errors="replace"))
+        if answered is not None:
+            answered(answers[-1])
         if "X-Amz-Function-Error" not in response.headers and response.status_code == 200:
             return answers
         if attempt < attempts:

@@ -21,13 +21,16 @@ GATE_TIMEOUT_SECONDS = 120.0
 
 class Gate:
     """Holds the calls it matches until a test releases them: a control of *when*, in place of
-    a scripted delay. `held` counts the calls waiting now, `passed` those that went on."""
+    a scripted delay. Calls are released in the order they arrived, each by its own ticket, so a
+    call that arrives after a release is held, never let through in a held call's place.
+    `held` counts the calls waiting now, `passed` those that went on."""
 
     def __init__(self, match: dict[str, Any]) -> None:
         self.match = match
-        self.held = 0
         self.passed = 0
-        self._permits = 0
+        self._tickets = 0
+        self._waiting: deque[int] = deque()
+        self._released: set[int] = set()
         self._open = False
         self._changed = threading.Condition()
 
@@ -36,29 +39,36 @@ class Gate:
 
     def pass_through(self) -> None:
         with self._changed:
-            self.held += 1
+            ticket = self._tickets
+            self._tickets += 1
+            self._waiting.append(ticket)
             self._changed.notify_all()
-            self._changed.wait_for(lambda: self._open or self._permits > 0, timeout=GATE_TIMEOUT_SECONDS)
-            if self._permits > 0 and not self._open:
-                self._permits -= 1
-            self.held -= 1
+            released = self._changed.wait_for(lambda: self._open or ticket in self._released, timeout=GATE_TIMEOUT_SECONDS)
+            if not released and ticket in self._waiting:
+                self._waiting.remove(ticket)  # timed out: it goes on, so the test fails on its own
+            self._released.discard(ticket)
             self.passed += 1
             self._changed.notify_all()
 
-    def release(self, count: int | None) -> None:
-        """Lets `count` calls through (default: those held now); later calls are held again."""
+    def release(self, count: int | None) -> int:
+        """Lets the `count` oldest held calls through (default: all held now); calls that come
+        later are held. Answers how many it released."""
         with self._changed:
-            self._permits += self.held if count is None else count
+            count = len(self._waiting) if count is None else min(count, len(self._waiting))
+            for _ in range(count):
+                self._released.add(self._waiting.popleft())
             self._changed.notify_all()
+            return count
 
     def open(self) -> None:
         with self._changed:
             self._open = True
+            self._waiting.clear()
             self._changed.notify_all()
 
     def counts(self) -> dict[str, int]:
         with self._changed:
-            return {"held": self.held, "passed": self.passed}
+            return {"held": len(self._waiting), "passed": self.passed}
 
 
 @dataclass

@@ -50,12 +50,24 @@ def poll_outputs(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [o for o in map(json.loads, lambda_outputs(history)) if "terminal" in o]
 
 
+def scripted_job(product: LocalProduct, prefix: str, script: dict[str, Any] | None = None,
+                 command: str = "glueetl", **definition: Any) -> str:
+    """A job of its own (of that kind and definition) whose runs follow `script` (default: a
+    short success)."""
+    job = unique(prefix)
+    product.create_job(job, command=command, **definition)
+    product.script(job, script or {"starting": 0.2, "running": 0.5})
+    return job
+
+
 def held_job(product: LocalProduct, prefix: str, **definition: Any) -> str:
     """A job of its own whose runs live until the test ends them (`product.end_run`)."""
-    job = unique(prefix)
-    product.create_job(job, **definition)
-    product.script(job, HELD)
-    return job
+    return scripted_job(product, prefix, HELD, **definition)
+
+
+def stop_requests(product: LocalProduct, job: str) -> list[str]:
+    """The run ids Glue was asked to stop (BatchStopJobRun) for `job`, in order."""
+    return [run_id for b in product.requests("BatchStopJobRun") if b["JobName"] == job for run_id in b["JobRunIds"]]
 
 
 def run_to_end(product: LocalProduct, prefix: str, script: dict[str, Any], parameters: Any = (),

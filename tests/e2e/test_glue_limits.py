@@ -7,7 +7,7 @@ import botocore.exceptions
 import pytest
 
 from harness import LocalProduct
-from support import held_job, lambda_failures, poll_outputs, unique, until
+from support import held_job, lambda_failures, poll_outputs, scripted_job, unique, until
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +30,6 @@ def limits(account):
     account.glue_limits(maxConcurrentRuns=None, startJobRunPerSecond=None)
 
 
-def _job(account, prefix, running, **definition):
-    job = unique(prefix)
-    account.create_job(job, **definition)
-    account.script(job, {"starting": 0.2, "running": running})
-    return job
-
 
 def _refused(account, arn, error):
     return [f for f in lambda_failures(account.history(arn)) if f["error"] == error]
@@ -44,7 +38,7 @@ def _refused(account, arn, error):
 def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account, limits, quick):
     limits(maxConcurrentRuns=1)
     # The first holds the one slot until the second's start has met the quota.
-    first, second = held_job(account, "e2e-quota-a"), _job(account, "e2e-quota-b", 0.5)
+    first, second = held_job(account, "e2e-quota-a"), scripted_job(account, "e2e-quota-b")
     first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}}, quick)
     until(lambda: account.runs(first), what="the first run")
     second_arn = account.start_execution(unique("exec"), {"job": {"externalId": second}}, quick)
@@ -60,7 +54,7 @@ def test_a_start_over_the_account_quota_is_retried_until_capacity_frees(account,
 def test_a_queued_run_waits_with_its_state_detail_then_runs(account, limits):
     limits(maxConcurrentRuns=1)
     first = held_job(account, "e2e-queue-a")
-    queued = _job(account, "e2e-queue-b", 0.5, JobRunQueuingEnabled=True)
+    queued = scripted_job(account, "e2e-queue-b", JobRunQueuingEnabled=True)
     first_arn = account.start_execution(unique("exec"), {"job": {"externalId": first}})
     until(lambda: account.runs(first), what="the first run")
     queued_arn = account.start_execution(unique("exec"), {"job": {"externalId": queued}})
@@ -113,12 +107,12 @@ def test_only_a_job_without_retries_queues(account, limits):
     limits(maxConcurrentRuns=1)
     busy = held_job(account, "e2e-queue-busy")
     account.glue.start_job_run(JobName=busy)
-    retried = _job(account, "e2e-queue-retries", 0.5, JobRunQueuingEnabled=True, MaxRetries=1)
+    retried = scripted_job(account, "e2e-queue-retries", JobRunQueuingEnabled=True, MaxRetries=1)
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         account.glue.start_job_run(JobName=retried)
     assert refused.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
     # The run's own setting wins over the job's.
-    plain = _job(account, "e2e-queue-per-run", 0.5)
+    plain = scripted_job(account, "e2e-queue-per-run")
     run_id = account.glue.start_job_run(JobName=plain, JobRunQueuingEnabled=True)["JobRunId"]
     assert account.glue.get_job_run(JobName=plain, RunId=run_id)["JobRun"]["JobRunState"] == "WAITING"
     account.end_run(busy, "SUCCEEDED")
@@ -126,8 +120,16 @@ def test_only_a_job_without_retries_queues(account, limits):
 
 def test_starts_over_the_request_rate_are_retried_without_a_second_run(account, limits, quick):
     limits(startJobRunPerSecond=1)
-    jobs = [_job(account, "e2e-rate", 0.5) for _ in range(4)]
-    arns = [account.start_execution(unique("exec"), {"job": {"externalId": job}}, quick) for job in jobs]
+    jobs = [scripted_job(account, "e2e-rate") for _ in range(4)]
+    # The four first StartJobRun calls are held until all four wait, then go on together: within
+    # one second of each other, whatever the machine's load.
+    gate = unique("start-job-run")
+    account.gate(gate, operation="StartJobRun")
+    try:
+        arns = [account.start_execution(unique("exec"), {"job": {"externalId": job}}, quick) for job in jobs]
+        until(lambda: account.gate_counts(gate)["held"] == 4, what="four starts at StartJobRun")
+    finally:
+        account.open_gate(gate)
     assert [account.wait(arn, timeout=120)["status"] for arn in arns] == ["SUCCEEDED"] * 4
     throttled = [f for arn in arns for f in lambda_failures(account.history(arn))]
     assert throttled and {f["error"] for f in throttled} == {"Glue.ThrottlingException"}

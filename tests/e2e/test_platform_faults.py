@@ -2,24 +2,31 @@
 invocation failed while it still runs; a second stack with the same execution names; a late cancel
 event. Each is injected by the stand-in as AWS produces it (standins/polysync_standin/local_lambda.py)."""
 
-from support import lambda_failures, states_entered, unique, until, until_entered, until_polling, until_run_state
+from support import (
+    lambda_failures,
+    scripted_job,
+    states_entered,
+    stop_requests,
+    unique,
+    until,
+    until_entered,
+    until_polling,
+    until_run_state,
+)
 
 POLL = "polysync-glue-poll"
 START = "polysync-glue-start"
 
 
 def _job(product, prefix, definition=None, **script):
-    """A Glue job (with these definition fields) whose runs follow the script."""
-    job = unique(prefix)
-    product.create_job(job, **(definition or {}))
-    product.script(job, {"starting": 0.2, "running": 4, **script})
-    return job
+    """A Glue job (with these definition fields) whose runs follow the script (4 s by default)."""
+    return scripted_job(product, prefix, {"starting": 0.2, "running": 4, **script}, **(definition or {}))
 
 
 def test_a_poll_that_crashes_or_times_out_is_retried_and_the_healthy_run_is_not_stopped(product):
     job = _job(product, "e2e-poll-unknown")
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
     product.lambda_fault(POLL, kind="unknown", count=2)
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
     execution = product.wait(arn, timeout=120)
     assert execution["status"] == "SUCCEEDED", execution
     errors = [f["error"] for f in lambda_failures(product.history(arn))]
@@ -65,15 +72,15 @@ def test_polling_gives_up_only_after_its_rounds_and_then_stops_the_run(product):
             if m.get("MessageAttributes", {}).get("status", {}).get("Value") == "PollGaveUp" and arn in m["Message"]]
     assert len(told) == 1 and told[0]["Subject"] == "Polysync: polling gave up on a Glue run", told
     assert "Lambda.TooManyRequestsException" in told[0]["Message"]
-    assert [b["JobRunIds"] for b in product.requests("BatchStopJobRun") if b["JobName"] == job] == [[product.runs(job)[0]["Id"]]]
+    assert stop_requests(product, job) == [product.runs(job)[0]["Id"]]
     until_run_state(product, job, "STOPPED")
 
 
 def test_a_start_reported_failed_while_it_still_runs_makes_exactly_one_run(product):
     job = _job(product, "e2e-start-still-running")
-    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
     # Lambda tells Step Functions the invocation failed; the function goes on and starts the run.
     product.lambda_fault(START, kind="service-error", count=1)
+    arn = product.start_execution(unique("exec"), {"job": {"externalId": job}})
     execution = product.wait(arn, timeout=180)
     assert execution["status"] == "SUCCEEDED", execution
     assert [f["error"] for f in lambda_failures(product.history(arn))] == ["Lambda.ServiceException"]
@@ -98,7 +105,7 @@ def test_two_stacks_with_the_same_execution_names_never_stop_each_others_runs(pr
     assert not failed and answer["stopRequested"], answer
     runs = {r["Arguments"]["--polysync-execution-id"]: r for r in product.runs(job)}
     # Only the dev run was asked to stop; the prod run lives on.
-    assert [b["JobRunIds"] for b in product.requests("BatchStopJobRun") if b["JobName"] == job] == [[runs[dev_arn]["Id"]]]
+    assert stop_requests(product, job) == [runs[dev_arn]["Id"]]
     assert runs[prod_arn]["JobRunState"] in {"STARTING", "RUNNING"}
     assert runs[dev_arn]["JobRunState"] in {"STOPPING", "STOPPED"}
     product.sfn.stop_execution(executionArn=prod_arn)

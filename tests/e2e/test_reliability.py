@@ -8,7 +8,7 @@ import time
 import pytest
 
 from replay_cancel_failures import replay
-from support import held_job, unique, until, until_polling, until_run_state
+from support import held_job, stop_requests, unique, until, until_polling, until_run_state
 
 
 def test_a_start_whose_reply_was_lost_is_retried_into_the_same_run(product):
@@ -29,18 +29,13 @@ def test_a_start_whose_reply_was_lost_is_retried_into_the_same_run(product):
     assert len([b for b in product.requests("StartJobRun") if b["JobName"] == job]) == 1
 
 
-def _stop_requested(product, job):
-    """The run ids cancel asked Glue to stop, from the recorded BatchStopJobRun calls."""
-    return [run_id for b in product.requests("BatchStopJobRun") if b["JobName"] == job for run_id in b["JobRunIds"]]
-
-
 def _deliver_status_change_and_expect_stopped(product, arn, job, include_input=True):
     # What the EventBridge rule of template.yaml delivers to the cancel function.
     failed, answer = product.invoke("polysync-glue-cancel", product.execution_status_change(arn, include_input))
     assert not failed, answer
     assert answer["stopRequested"] is True
     # Glue was asked to stop that run, once, and it stops.
-    assert _stop_requested(product, job) == [product.runs(job)[0]["Id"]]
+    assert stop_requests(product, job) == [product.runs(job)[0]["Id"]]
     until_run_state(product, job, "STOPPED")
 
 
@@ -63,7 +58,9 @@ def test_an_aborted_execution_leaves_no_run_behind(product, include_input):
 
 def test_a_timed_out_execution_leaves_no_run_behind(product):
     job = held_job(product, "e2e-timed-out")
-    machine = product.create_state_machine(unique("glue-job-timeout"), timeout_seconds=6)
+    # Time for the start and a first poll even on a loaded machine, then the definition's own
+    # timeout ends the execution while its run is live.
+    machine = product.create_state_machine(unique("glue-job-timeout"), timeout_seconds=30)
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}}, machine)
     execution = product.wait(arn, timeout=60)
     assert execution["status"] == "TIMED_OUT", execution
@@ -103,7 +100,7 @@ def test_an_execution_aborted_during_a_start_leaves_no_run_behind(product):
         answers: list = []
         cancel = threading.Thread(target=lambda: answers.append(product.invoke("polysync-glue-cancel", event)))
         cancel.start()
-        # Cancel looks for the run before it exists; then the start goes through.
+        # Cancel has sent its first look for the run; then the start goes through.
         until(lambda: looks() > looked_before, what="cancel's first look")
         product.release(gate)
         cancel.join()
@@ -112,7 +109,7 @@ def test_an_execution_aborted_during_a_start_leaves_no_run_behind(product):
     [(failed, answer)] = answers
     assert not failed, answer
     assert answer["stopRequested"] is True, answer
-    assert _stop_requested(product, job) == [product.runs(job)[0]["Id"]]
+    assert stop_requests(product, job) == [product.runs(job)[0]["Id"]]
     until_run_state(product, job, "STOPPED")
     product.wait(arn)
     assert len(product.runs(job)) == 1
@@ -152,9 +149,9 @@ def test_a_cancel_that_fails_through_lambda_s_retries_lands_in_the_queue_and_is_
     assert record["responsePayload"]["errorType"] == "Glue.Unavailable"
     assert product.runs(job)[0]["JobRunState"] == "RUNNING", "left running until the replay"
 
-    assert _stop_requested(product, job) == []
+    assert stop_requests(product, job) == []
     counts = replay(sqs, product.lambda_, queue, "polysync-glue-cancel")
     assert counts == {"replayed": 1, "failed again": 0, "unreadable": 0}
     assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
-    assert _stop_requested(product, job) == [product.runs(job)[0]["Id"]]
+    assert stop_requests(product, job) == [product.runs(job)[0]["Id"]]
     until_run_state(product, job, "STOPPED")

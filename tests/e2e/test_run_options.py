@@ -8,14 +8,7 @@ import json
 import botocore.exceptions
 import pytest
 
-from support import states_entered, unique
-
-
-def _job(product, prefix, command="glueetl", running=0.5, **definition):
-    job = unique(prefix)
-    product.create_job(job, command=command, **definition)
-    product.script(job, {"starting": 0.2, "running": running})
-    return job
+from support import scripted_job, states_entered, unique
 
 
 def _started_with(product, job):
@@ -23,7 +16,7 @@ def _started_with(product, job):
 
 
 def test_a_flex_run_goes_end_to_end_and_says_so(product):
-    job = _job(product, "e2e-flex", GlueVersion="4.0")
+    job = scripted_job(product, "e2e-flex", GlueVersion="4.0")
     arn = product.start_execution(unique("exec"), {
         "job": {"externalId": job, "attributes": {"glueExecutionClass": "FLEX",
                                                   "glueNotifyDelayAfterMinutes": 90}},
@@ -43,7 +36,7 @@ def test_a_flex_run_goes_end_to_end_and_says_so(product):
 
 
 def test_a_python_shell_run_sized_by_max_capacity_goes_end_to_end(product):
-    job = _job(product, "e2e-shell-dpu", command="pythonshell", MaxCapacity=1.0, GlueVersion="3.0")
+    job = scripted_job(product, "e2e-shell-dpu", command="pythonshell", MaxCapacity=1.0, GlueVersion="3.0")
     arn = product.start_execution(unique("exec"), {
         "job": {"externalId": job, "attributes": {"glueMaxCapacity": 0.0625}},
     })
@@ -61,7 +54,7 @@ def test_a_python_shell_run_sized_by_max_capacity_goes_end_to_end(product):
     ("glueetl", "4.0", {"glueJobRunQueuing": True, "glueExecutionClass": "FLEX"}, "glueJobRunQueuing"),
 ])
 def test_a_run_option_the_job_cannot_take_is_refused_before_glue(product, command, version, attributes, attribute):
-    job = _job(product, "e2e-refused-option", command=command, GlueVersion=version)
+    job = scripted_job(product, "e2e-refused-option", command=command, GlueVersion=version)
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job, "attributes": attributes}})
     execution = product.wait(arn)
     assert execution["status"] == "FAILED"
@@ -82,7 +75,7 @@ def test_a_run_option_the_job_cannot_take_is_refused_before_glue(product, comman
 ])
 def test_the_stand_in_refuses_each_rule_as_glue_does(product, command, version, request_fields, definition):
     # Glue's exact answers to these are not on record: the code is Glue's, the wording the stand-in's.
-    job = _job(product, "e2e-standin-option", command=command, GlueVersion=version, **definition)
+    job = scripted_job(product, "e2e-standin-option", command=command, GlueVersion=version, **definition)
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         product.glue.start_job_run(JobName=job, **request_fields)
     assert refused.value.response["Error"]["Code"] == "InvalidInputException"
@@ -90,7 +83,7 @@ def test_the_stand_in_refuses_each_rule_as_glue_does(product, command, version, 
 
 
 def test_a_glue_5_run_s_diagnosis_holds_its_traceback_from_its_driver_output(product):
-    job = _job(product, "e2e-glue5-diagnosis", GlueVersion="5.0", WorkerType="G.1X", NumberOfWorkers=2)
+    job = scripted_job(product, "e2e-glue5-diagnosis", GlueVersion="5.0", WorkerType="G.1X", NumberOfWorkers=2)
     product.script(job, {"starting": 0.3, "running": 1, "end": "FAILED",
                          "errorMessage": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `sales` cannot be found."})
     arn = product.start_execution(unique("exec"), {

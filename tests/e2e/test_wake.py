@@ -86,7 +86,10 @@ def test_the_run_s_event_ends_the_wait_and_the_execution(product):
     assert entered.count("PollAtOnce") == 1 and entered.count("Poll") == 2, " ".join(entered)
     # The event, not the schedule: the one wait was cut short.
     assert _waits(history) == (1, 0), entered
-    [delivery] = product.deliveries(run_id.split("/")[1])
+    # The wake's answer is recorded once it returns, which can be after the execution ended.
+    glue_run_id = run_id.split("/")[1]
+    until(lambda: _wake_answers(product, glue_run_id), what="the wake's answer")
+    [delivery] = product.deliveries(glue_run_id)
     assert [a["woken"] for a in delivery["answers"]] == [True], delivery
     # The token was used once and removed: nothing is left to wake.
     assert _parked(product, output["runId"]) is None
