@@ -4,9 +4,8 @@ place (standins/polysync_standin/state.py)."""
 
 import threading
 
-from polysync_standin.state import Gate
-
 from harness import until
+from polysync_standin.state import Gate
 
 
 def _arrive(gate, passed, name):
