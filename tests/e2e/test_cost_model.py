@@ -25,8 +25,11 @@ def model_shape():
 def test_a_short_run_costs_what_the_model_counts(product):
     job = held_job(product, "e2e-cost")
     arn = product.start_execution(unique("exec"), {"job": {"externalId": job}, "parameters": []})
-    # Three polls that see it going, then its end.
+    # Three polls that see it going, and the wake branch settled (the wake is off here: its park
+    # answers at once, however cold the function), then the run's end: the model counts a
+    # Parallel whose two branches both ran their course before the loop's end.
     until_entered(product, arn, "WaitForRun", times=3)
+    until_entered(product, arn, "NoGlueEvent")
     product.end_run(job, "SUCCEEDED")
     assert product.wait(arn)["status"] == "SUCCEEDED"
     history = product.history(arn)
