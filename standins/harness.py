@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,14 +147,18 @@ def definition_with_substitutions(topic_arn: str) -> str:
     return text
 
 
+def named_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each state of a definition's (or a branch's) `States` with its name, those of its
+    Parallel branches included."""
+    for name, state in states.items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from named_states(branch["States"])
+
+
 def every_state(definition: dict[str, Any]) -> list[dict[str, Any]]:
     """The definition's states, those of its Parallel branches included."""
-    found = []
-    for state in definition["States"].values():
-        found.append(state)
-        for branch in state.get("Branches", []):
-            found.extend(every_state(branch))
-    return found
+    return [state for _, state in named_states(definition["States"])]
 
 
 class LocalProduct:

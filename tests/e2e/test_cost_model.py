@@ -8,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from harness import definition_with_substitutions
+from harness import definition_with_substitutions, named_states
 from support import held_job, states_entered, unique, until_entered
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_a_short_run_costs_what_the_model_counts(product):
     # reads its seconds from the poll's answer, and each wait's input carries that answer. How
     # long the interpreter then waits is its own affair (and the wake lag's benchmark's).
     definition = json.loads(definition_with_substitutions("arn:aws:sns:us-east-1:123456789012:topic"))
-    [wait] = [s for name, s in _states(definition) if name == "WaitForRun"]
+    [wait] = [s for name, s in named_states(definition["States"]) if name == "WaitForRun"]
     assert wait == {**wait, "Type": "Wait", "SecondsPath": "$.poll.nextPollSeconds"} and "Seconds" not in wait, wait
     asked = [json.loads(e["lambdaFunctionSucceededEventDetails"]["output"]).get("nextPollSeconds")
              for e in history if e["type"] == "LambdaFunctionSucceeded"][1:]  # [0] is start
@@ -60,10 +60,3 @@ def test_a_short_run_costs_what_the_model_counts(product):
     exited = [e for e in history if e["type"] == "WaitStateExited"]
     # The last poll's ask is never waited: it saw the run's end. Every wait ran its course.
     assert given == asked[:-1] and len(exited) == len(given), (given, asked)
-
-
-def _states(definition):
-    for name, state in definition["States"].items():
-        yield name, state
-        for branch in state.get("Branches", []):
-            yield from _states(branch)

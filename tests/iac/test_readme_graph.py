@@ -4,15 +4,9 @@ import json
 import re
 
 from asl_graph import DEFINITION, README, flowchart, node_id, readme_block, readme_graph
+from harness import named_states
 
 EDGE = re.compile(r'^\s+(\S+) -(?:->|\.->)(?:\|"[^"]*"\|)? (\S+)$')
-
-
-def _walk(states):
-    for name, state in states.items():
-        yield name, state
-        for branch in state.get("Branches", []):
-            yield from _walk(branch["States"])
 
 
 def test_the_readme_graph_is_generated_from_the_definition():
@@ -26,7 +20,7 @@ def test_every_state_and_transition_is_drawn_and_nothing_else():
     definition = json.loads(DEFINITION.read_text())
     chart = flowchart(definition)
     expected = {("start", node_id(definition["StartAt"]))}
-    for name, state in _walk(definition["States"]):
+    for name, state in named_states(definition["States"]):
         assert f'{node_id(name)}' in chart and f'"{name}' in chart, name
         targets = [state.get("Next"), state.get("Default")]
         targets += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]

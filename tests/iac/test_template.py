@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from harness import named_states
+
 ROOT = Path(__file__).resolve().parents[2]
 BINARIES = {
     "StartFunction": "polysync-glue-start",
@@ -40,14 +42,7 @@ CloudFormationLoader.add_multi_constructor("!", _tag)
 def asl_states():
     """Every state of the ASL by name, those of its Parallel branches included."""
     asl = json.loads((ROOT / "statemachine" / "glue-job.asl.json").read_text())
-
-    def of(states):
-        for name, state in states.items():
-            yield name, state
-            for branch in state.get("Branches", []):
-                yield from of(branch["States"])
-
-    return dict(of(asl["States"]))
+    return dict(named_states(asl["States"]))
 
 
 def template():
